@@ -1,0 +1,1 @@
+"""Command models, their handlers, and the thin CLI adapter over them."""

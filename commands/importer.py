@@ -1,0 +1,91 @@
+"""JSON Lines import: one command per line, in exactly the schema the handlers take.
+
+Each line is applied on its own (its events and its command record in one
+transaction). The import reports per line what happened and stops at the first
+rejected line, naming its number and the reason; the lines before it stay applied,
+and running the same file again skips them (same command ids) and carries on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from commands.handlers import CommandHandler, CommandResult
+from commands.models import parse_command
+from ledger.errors import InvalidInput, LedgerError
+
+#: Longest accepted line (bytes): a command is a few hundred bytes.
+MAX_LINE_BYTES = 64 * 1024
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did, line by line."""
+
+    applied: int = 0
+    already_applied: int = 0
+    results: list[tuple[int, CommandResult]] = field(default_factory=list)
+    failed_line: int | None = None
+    error: LedgerError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def read_lines(path: Path) -> Iterable[tuple[int, bytes]]:
+    """Numbered raw lines of a file (1-based)."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            yield number, raw
+
+
+def decode_line(number: int, raw: bytes) -> object | None:
+    """The JSON value of one line, None for a blank line; InvalidInput if unreadable."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise InvalidInput(f"line {number} is longer than {MAX_LINE_BYTES} bytes")
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(
+            f"line {number} is not UTF-8 text (was the file saved as GBK? save it as UTF-8)"
+        ) from None
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"line {number} is not valid JSON: {error.msg}") from None
+
+
+def import_file(
+    handler: CommandHandler,
+    path: Path,
+    *,
+    on_result: Callable[[int, CommandResult], None] | None = None,
+) -> ImportOutcome:
+    """Apply every command of a JSON Lines file, stopping at the first rejected line."""
+    outcome = ImportOutcome()
+    for number, raw in read_lines(path):
+        try:
+            data = decode_line(number, raw)
+            if data is None:
+                continue
+            result = handler.handle(parse_command(data))
+        except LedgerError as error:
+            outcome.failed_line = number
+            outcome.error = error
+            return outcome
+        if result.status == "applied":
+            outcome.applied += 1
+        else:
+            outcome.already_applied += 1
+        outcome.results.append((number, result))
+        if on_result is not None:
+            on_result(number, result)
+    return outcome

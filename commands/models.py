@@ -1,0 +1,342 @@
+"""Command models: what a clerk (or a job, or the import file) asks the ledger to do.
+
+Every command is a pydantic model with a ``type`` tag, the client's ``command_id``
+and the posting metadata; amounts are written as yuan text (``"1234.56"``) or 万元
+(``"26.08万"``) and held as integer fen. JSON Lines import uses exactly these
+models, one per line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from ledger.classifications import (
+    FundSource,
+    Nature,
+    ProcurementCategory,
+    SupplierSize,
+    ThreePublic,
+    require_function_item,
+)
+from ledger.errors import InvalidAmount, InvalidInput, LedgerError
+from ledger.money import parse_amount, yuan_str
+
+
+def _parse_positive(value: object) -> int:
+    if isinstance(value, float):
+        raise InvalidAmount(
+            f"the amount {value!r} is a floating-point number: write it as text, e.g. \"1234.56\""
+        )
+    if not isinstance(value, str | int):
+        raise InvalidAmount(f"{value!r} is not an amount")
+    return parse_amount(value)
+
+
+def _parse_non_negative(value: object) -> int:
+    if isinstance(value, float):
+        raise InvalidAmount(
+            f"the amount {value!r} is a floating-point number: write it as text, e.g. \"1234.56\""
+        )
+    if not isinstance(value, str | int):
+        raise InvalidAmount(f"{value!r} is not an amount")
+    return parse_amount(value, allow_zero=True)
+
+
+#: A positive amount: yuan text in, integer fen inside, yuan text out.
+Amount = Annotated[
+    int, BeforeValidator(_parse_positive), PlainSerializer(yuan_str, when_used="json")
+]
+#: A zero-or-positive amount (budgets and published figures may be zero).
+NonNegativeAmount = Annotated[
+    int, BeforeValidator(_parse_non_negative), PlainSerializer(yuan_str, when_used="json")
+]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Memo = Annotated[str, Field(max_length=1000)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class Command(BaseModel):
+    """Fields every command carries."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    command_id: Code
+    """The client's id for this command; resend the same id to retry safely."""
+    posted_by: Text
+    business_date: date
+    """业务日期: when it happened in the books."""
+    document_no: Annotated[str, Field(max_length=200)] = ""
+    """文号 / 凭证号 behind the posting."""
+    memo: Memo = ""
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical content: the same command always has the same one."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def meta(self) -> dict[str, Any]:
+        """The posting metadata every event records."""
+        return {
+            "posted_by": self.posted_by,
+            "business_date": self.business_date,
+            "document_no": self.document_no,
+            "memo": self.memo,
+            "command_id": self.command_id,
+        }
+
+
+class LineCommand(Command):
+    """A command about one budget line, named by unit, year and line code."""
+
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    line: Code
+
+
+class MoneyCommand(LineCommand):
+    """A line command that moves money. Money postings need their document number."""
+
+    amount: Amount
+    document_no: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RegisterUnit(Command):
+    """Register a budget unit (预算单位)."""
+
+    type: Literal["register_unit"] = "register_unit"
+    code: Code
+    name: Text
+    kind: Literal["administrative", "institution"] = "administrative"
+
+
+class OpenFiscalYear(Command):
+    """Open a unit's fiscal year for posting."""
+
+    type: Literal["open_fiscal_year"] = "open_fiscal_year"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+
+
+class RegisterProject(Command):
+    """Register a project of a unit."""
+
+    type: Literal["register_project"] = "register_project"
+    unit: Code
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=500)]
+    implementing_units: Annotated[str, Field(max_length=500)] = ""
+    classified: bool = False
+
+
+class OpenBudgetLine(LineCommand):
+    """Open a budget line (预算指标) in an open year."""
+
+    type: Literal["open_budget_line"] = "open_budget_line"
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    nature: Nature
+    function_code: str
+    fund_source: FundSource = FundSource.GENERAL_PUBLIC_BUDGET
+    project: Code | None = None
+
+    @field_validator("function_code")
+    @classmethod
+    def _function_item(cls, value: str) -> str:
+        return require_function_item(value)
+
+
+class AllocateBudget(MoneyCommand):
+    """下达 / 追加: assign money to a line, as initial budget or as an in-year top-up."""
+
+    type: Literal["allocate_budget"] = "allocate_budget"
+    initial: bool = False
+    """True for 年初预算数 approved at the start of the year."""
+
+
+class ReduceBudget(MoneyCommand):
+    """追减 / 调减: lower a line before the money is spent."""
+
+    type: Literal["reduce_budget"] = "reduce_budget"
+
+
+class TransferToEnterprise(MoneyCommand):
+    """拨付: pay an implementing enterprise from a project line (economic class 312)."""
+
+    type: Literal["transfer_to_enterprise"] = "transfer_to_enterprise"
+    payee: Text
+    economic_code: Annotated[str, Field(pattern=r"^\d{5}$")] = "31299"
+
+
+class Disburse(MoneyCommand):
+    """支付: any other payment from a line."""
+
+    type: Literal["disburse"] = "disburse"
+    payee: Text
+    economic_code: Annotated[str, Field(pattern=r"^\d{5}$")]
+    three_public: ThreePublic | None = None
+    procurement_category: ProcurementCategory | None = None
+    supplier_size: SupplierSize | None = None
+
+
+class ClawBack(MoneyCommand):
+    """财政收回: the finance bureau takes back unspent money from a line."""
+
+    type: Literal["claw_back"] = "claw_back"
+
+
+class ReverseEntry(LineCommand):
+    """红字冲销: undo an earlier money posting of a line, named by its command id."""
+
+    type: Literal["reverse_entry"] = "reverse_entry"
+    reverses_command_id: Code
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    document_no: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PriorYearItem(BaseModel):
+    """A published prior-year figure of one function item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    amount: NonNegativeAmount
+
+
+class PriorYearFigures(BaseModel):
+    """Published figures of the year before (for units whose prior year is not in the ledger)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    income_total: NonNegativeAmount
+    expenditure_total: NonNegativeAmount
+    fiscal_appropriation_income_total: NonNegativeAmount
+    fiscal_appropriation_expenditure_total: NonNegativeAmount
+    general_public_budget_expenditure: NonNegativeAmount
+    function_items: list[PriorYearItem] = []
+    three_public: dict[ThreePublic, NonNegativeAmount] = {}
+    office_operating_expenses: NonNegativeAmount = 0
+
+
+class ImportPriorYearFigures(Command):
+    """Record the published prior-year figures of a unit, for year-on-year comparison."""
+
+    type: Literal["import_prior_year_figures"] = "import_prior_year_figures"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    """The year whose reports compare against these figures (the prior year is year − 1)."""
+    figures: PriorYearFigures
+
+
+class SetThreePublicBudget(Command):
+    """Set the full-year budget of the three public expenses for a unit and year."""
+
+    type: Literal["set_three_public_budget"] = "set_three_public_budget"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    amounts: dict[ThreePublic, NonNegativeAmount]
+
+
+class YearFacts(BaseModel):
+    """Non-monetary facts printed in the final accounts (人员、车辆、资产)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    headcount: int = Field(default=0, ge=0)
+    in_service: int = Field(default=0, ge=0)
+    retired_before_1949_lixiu: int = Field(default=0, ge=0)
+    retired: int = Field(default=0, ge=0)
+    departments: int = Field(default=0, ge=0)
+    vehicles_held: int = Field(default=0, ge=0)
+    vehicles_purchased: int = Field(default=0, ge=0)
+    overseas_groups: int = Field(default=0, ge=0)
+    overseas_persons: int = Field(default=0, ge=0)
+    reception_batches: int = Field(default=0, ge=0)
+    reception_persons: int = Field(default=0, ge=0)
+    fixed_assets_original_value: NonNegativeAmount = 0
+    buildings_m2: int = Field(default=0, ge=0)
+    vehicles: int = Field(default=0, ge=0)
+    vehicles_value: NonNegativeAmount = 0
+
+
+class RecordYearFacts(Command):
+    """Record the non-monetary facts of a unit's year."""
+
+    type: Literal["record_year_facts"] = "record_year_facts"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    facts: YearFacts
+
+
+AnyCommand = Annotated[
+    RegisterUnit
+    | OpenFiscalYear
+    | RegisterProject
+    | OpenBudgetLine
+    | AllocateBudget
+    | ReduceBudget
+    | TransferToEnterprise
+    | Disburse
+    | ClawBack
+    | ReverseEntry
+    | ImportPriorYearFigures
+    | SetThreePublicBudget
+    | RecordYearFacts,
+    Field(discriminator="type"),
+]
+
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+
+
+def _problems(
+    error: ValidationError, tag: object = None
+) -> list[tuple[str, str, Exception | None]]:
+    problems = []
+    for item in error.errors():
+        loc = item["loc"]
+        if loc and loc[0] == tag:
+            loc = loc[1:]
+        where = ".".join(str(p) for p in loc) or "command"
+        underlying = (item.get("ctx") or {}).get("error")
+        if isinstance(underlying, LedgerError):
+            message = underlying.message
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            underlying = None
+        problems.append((where, message, underlying))
+    return problems
+
+
+def describe_validation_error(error: ValidationError, tag: object = None) -> str:
+    """One clerk-readable clause per problem, naming the field."""
+    return "; ".join(f"{where}: {message}" for where, message, _ in _problems(error, tag))
+
+
+def parse_command(data: object) -> AnyCommand:
+    """Build a command from parsed JSON, or raise a :class:`LedgerError` naming the field.
+
+    A single bad amount raises :class:`InvalidAmount`, a single bad code
+    :class:`UnknownCode`; anything else :class:`InvalidInput`.
+    """
+    if not isinstance(data, dict):
+        raise InvalidInput('a command must be a JSON object with a "type" field')
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as error:
+        problems = _problems(error, data.get("type"))
+        message = describe_validation_error(error, data.get("type"))
+        kinds = {type(u) for _, _, u in problems}
+        if len(kinds) == 1 and (kind := kinds.pop()) is not None and issubclass(kind, LedgerError):
+            raise kind(message) from None
+        raise InvalidInput(message) from None

@@ -1,0 +1,1 @@
+"""fundflow's domain: money, classifications, aggregates, events and the application."""

@@ -1,0 +1,295 @@
+"""预算指标: a budget line, the consistency boundary for "no overspending".
+
+A line belongs to one unit, one year, one purpose (a project, or basic personnel /
+public operating), one function item and one fund source. The methods decide —
+they check the rules and raise typed errors — and trigger events; each event's
+``apply`` only evolves state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from ledger.classifications import (
+    THREE_PUBLIC_BY_ECONOMIC_CODE,
+    Nature,
+    ProcurementCategory,
+    SupplierSize,
+    ThreePublic,
+    economic_class,
+)
+from ledger.errors import NatureMismatch, NotReversible, Overspend
+from ledger.events import PostedCreation, PostedEvent, business_id
+from ledger.line_totals import ALLOCATED, MONEY_KINDS, LineTotals
+from ledger.money import yuan_str
+
+PERSONNEL_CLASSES = frozenset({"301", "303"})
+PUBLIC_OPERATING_CLASSES = frozenset({"302", "310"})
+ENTERPRISE_CLASS = "312"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the line remembers of each money event, so that it can be reversed."""
+
+    kind: str
+    amount: int
+    initial: bool
+    economic_code: str | None
+    command_id: str
+
+
+class BudgetLine(Aggregate):
+    """A budget line and its running totals (see :class:`~ledger.line_totals.LineTotals`)."""
+
+    class Opened(PostedCreation):
+        unit_code: str
+        year: int
+        code: str
+        """The unit's own code for the line, unique within unit and year."""
+        title: str
+        nature: str
+        """:class:`~ledger.classifications.Nature` value."""
+        function_code: str
+        """7-digit 支出功能分类 item."""
+        fund_source: str
+        """:class:`~ledger.classifications.FundSource` value."""
+        project_code: str | None
+        """The project the line funds; ``None`` for basic expenditure lines."""
+
+    class MoneyEvent(PostedEvent):
+        amount: int
+        """In fen, always positive; the event type says which way it moves."""
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._record(self)
+
+    class Allocated(MoneyEvent):
+        """下达 / 追加: money assigned to the line by the finance bureau."""
+
+        initial: bool
+        """True for 年初预算 (approved at the start of the year), False for an in-year top-up."""
+
+    class Reduced(MoneyEvent):
+        """追减 / 调减: the line lowered before the money was spent."""
+
+    class TransferredToEnterprise(MoneyEvent):
+        """拨付 / 对企业补助: money paid to an implementing enterprise."""
+
+        payee: str
+        economic_code: str
+        """A 312xx item (对企业补助)."""
+
+    class Disbursed(MoneyEvent):
+        """支付: any other payment (salaries, office costs, purchases, subsidies to people)."""
+
+        payee: str
+        economic_code: str
+        three_public: str | None
+        """“三公”经费 category, derived from the economic item; None if not one of them."""
+        procurement_category: str | None
+        """政府采购 goods / works / services, when paid under a procurement contract."""
+        supplier_size: str | None
+        """Size of the contracted supplier (for the SME share of procurement)."""
+
+    class ClawedBack(MoneyEvent):
+        """财政收回: the finance bureau takes back unspent money."""
+
+    class EntryReversed(PostedEvent):
+        """红字冲销: an earlier money event of this line, undone. The original stays."""
+
+        reverses_version: int
+        """Version of the reversed event within this line."""
+        reverses_command_id: str
+        reversed_kind: str
+        """Event type of the reversed entry (Allocated, Disbursed, …)."""
+        amount: int
+        initial: bool
+        economic_code: str | None
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._reverse(self)
+
+    def __init__(
+        self,
+        *,
+        unit_code: str,
+        year: int,
+        code: str,
+        title: str,
+        nature: str,
+        function_code: str,
+        fund_source: str,
+        project_code: str | None,
+        **_meta: Any,
+    ) -> None:
+        self.unit_code = unit_code
+        self.year = year
+        self.code = code
+        self.title = title
+        self.nature = Nature(nature)
+        self.function_code = function_code
+        self.fund_source = fund_source
+        self.project_code = project_code
+        self.totals = LineTotals()
+        self.entries: dict[int, Entry] = {}
+        self.reversed_versions: set[int] = set()
+
+    @staticmethod
+    def create_id(unit_code: str, year: int, code: str) -> UUID:
+        return business_id("line", unit_code, year, code)
+
+    @classmethod
+    def id_for(cls, unit_code: str, year: int, code: str) -> UUID:
+        return cls.create_id(unit_code, year, code)
+
+    @property
+    def label(self) -> str:
+        return f"budget line {self.code} ({self.title}, {self.year})"
+
+    # --- decide -----------------------------------------------------------
+
+    def _require_available(self, amount: int, what: str) -> None:
+        available = self.totals.available
+        if amount > available:
+            raise Overspend(
+                f"{what} of {yuan_str(amount)} yuan would take {self.label} below zero: "
+                f"only {yuan_str(available)} yuan is available"
+            )
+
+    def allocate(self, amount: int, *, initial: bool, **meta: Any) -> None:
+        self.trigger_event(self.Allocated, amount=amount, initial=initial, **meta)
+
+    def reduce(self, amount: int, **meta: Any) -> None:
+        self._require_available(amount, "a reduction")
+        self.trigger_event(self.Reduced, amount=amount, **meta)
+
+    def claw_back(self, amount: int, **meta: Any) -> None:
+        self._require_available(amount, "a clawback")
+        self.trigger_event(self.ClawedBack, amount=amount, **meta)
+
+    def transfer_to_enterprise(
+        self, amount: int, *, payee: str, economic_code: str, **meta: Any
+    ) -> None:
+        if economic_class(economic_code) != ENTERPRISE_CLASS:
+            raise NatureMismatch(
+                f"a transfer to an enterprise must use an economic item of 312 对企业补助, "
+                f"not {economic_code}"
+            )
+        if self.nature is not Nature.PROJECT:
+            raise NatureMismatch(
+                f"{self.label} is a basic expenditure line; transfers to enterprises are paid "
+                "from project lines"
+            )
+        self._require_available(amount, "a transfer")
+        self.trigger_event(
+            self.TransferredToEnterprise,
+            amount=amount,
+            payee=payee,
+            economic_code=economic_code,
+            **meta,
+        )
+
+    def disburse(
+        self,
+        amount: int,
+        *,
+        payee: str,
+        economic_code: str,
+        three_public: ThreePublic | None,
+        procurement_category: ProcurementCategory | None,
+        supplier_size: SupplierSize | None,
+        **meta: Any,
+    ) -> None:
+        klass = economic_class(economic_code)
+        if klass == ENTERPRISE_CLASS:
+            raise NatureMismatch(
+                f"economic item {economic_code} is 对企业补助: post it as a transfer to an "
+                "enterprise, not as a disbursement"
+            )
+        if self.nature is Nature.BASIC_PERSONNEL and klass not in PERSONNEL_CLASSES:
+            raise NatureMismatch(
+                f"{self.label} is for personnel (人员经费) and may only pay items of 301 or 303,"
+                f" not {economic_code}"
+            )
+        if self.nature is Nature.BASIC_PUBLIC and klass not in PUBLIC_OPERATING_CLASSES:
+            raise NatureMismatch(
+                f"{self.label} is for public operating costs (公用经费) and may only pay items "
+                f"of 302 or 310, not {economic_code}"
+            )
+        derived = THREE_PUBLIC_BY_ECONOMIC_CODE.get(economic_code)
+        if three_public is not None and three_public is not derived:
+            raise NatureMismatch(
+                f"economic item {economic_code} is not the “三公” category {three_public.value}"
+            )
+        if (procurement_category is None) != (supplier_size is None):
+            raise NatureMismatch(
+                "a procurement payment needs both its category and the supplier size"
+            )
+        self._require_available(amount, "a payment")
+        self.trigger_event(
+            self.Disbursed,
+            amount=amount,
+            payee=payee,
+            economic_code=economic_code,
+            three_public=None if derived is None else derived.value,
+            procurement_category=None if procurement_category is None else procurement_category.value,
+            supplier_size=None if supplier_size is None else supplier_size.value,
+            **meta,
+        )
+
+    def reverse(self, version: int, *, reason: str, **meta: Any) -> None:
+        entry = self.entries.get(version)
+        if entry is None:
+            raise NotReversible(f"{self.label} has no entry number {version} to reverse")
+        if version in self.reversed_versions:
+            raise NotReversible(
+                f"entry {version} of {self.label} (command {entry.command_id}) is already reversed"
+            )
+        if entry.kind == ALLOCATED:
+            self._require_available(entry.amount, "reversing that allocation")
+        self.trigger_event(
+            self.EntryReversed,
+            reverses_version=version,
+            reverses_command_id=entry.command_id,
+            reversed_kind=entry.kind,
+            amount=entry.amount,
+            initial=entry.initial,
+            economic_code=entry.economic_code,
+            reason=reason,
+            **meta,
+        )
+
+    def entry_for_command(self, command_id: str) -> int | None:
+        """The version of the money entry posted by ``command_id``, if any."""
+        for version, entry in self.entries.items():
+            if entry.command_id == command_id:
+                return version
+        return None
+
+    # --- evolve -----------------------------------------------------------
+
+    def _record(self, event: BudgetLine.MoneyEvent) -> None:
+        kind = type(event).__name__
+        if kind not in MONEY_KINDS:
+            raise ValueError(f"not a money event: {kind}")
+        initial = bool(getattr(event, "initial", False))
+        economic_code = getattr(event, "economic_code", None)
+        self.totals.apply(kind, event.amount, initial=initial, economic_code=economic_code)
+        self.entries[event.originator_version] = Entry(
+            kind, event.amount, initial, economic_code, event.command_id
+        )
+
+    def _reverse(self, event: BudgetLine.EntryReversed) -> None:
+        self.totals.apply(
+            event.reversed_kind,
+            -event.amount,
+            initial=event.initial,
+            economic_code=event.economic_code,
+        )
+        self.reversed_versions.add(event.reverses_version)

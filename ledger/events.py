@@ -1,0 +1,44 @@
+"""What every posted event records, whatever it is about.
+
+Event classes themselves live with the aggregate they change (``ledger/aggregates``);
+this module holds the common fields and the identity scheme.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+#: Namespace of every deterministic aggregate id: ids derive from business keys, so a
+#: second creation of the same unit, year, project or line conflicts in the store.
+FUNDFLOW_NAMESPACE = uuid5(NAMESPACE_URL, "https://fundflow.invalid/ids")
+
+
+def business_id(*parts: object) -> UUID:
+    """The deterministic id of an aggregate named by its business key parts."""
+    return uuid5(FUNDFLOW_NAMESPACE, "/".join(str(p) for p in parts))
+
+
+class PostedEvent(Aggregate.Event):
+    """Common fields of every event a person posts.
+
+    The time the event was recorded is the library's ``timestamp`` (UTC, set when
+    the event is created); ``business_date`` is when it happened in the books.
+    """
+
+    posted_by: str
+    """Who posted it: the clerk's or job's identity."""
+    business_date: date
+    """业务日期: the date of the transaction in the books, not the time of recording."""
+    document_no: str
+    """文号 / 凭证号: the legal document or voucher behind the posting ("" if none)."""
+    memo: str
+    """Free text from the clerk."""
+    command_id: str
+    """The client's command id; a retry with the same id writes nothing."""
+
+
+class PostedCreation(PostedEvent, Aggregate.Created):
+    """A :class:`PostedEvent` that creates its aggregate."""

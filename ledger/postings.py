@@ -1,0 +1,51 @@
+"""Double-entry postings behind every money event.
+
+Accounts (amounts in fen, debit positive):
+
+- ``bureau:<fund source>:issued`` — what the finance bureau has assigned, net of
+  reductions (negative: money that left the bureau);
+- ``bureau:<fund source>:returned`` — what it has taken back (财政收回);
+- ``line:<id>:available`` — what the line may still spend;
+- ``line:<id>:paid`` — what the line has paid out (transfers and disbursements).
+
+Each event's postings sum to zero, so at every instant whatever left the bureau is
+available on a line, paid out, or returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from ledger.line_totals import ALLOCATED, CLAWED_BACK, DISBURSED, REDUCED, TRANSFERRED
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One leg of a double entry."""
+
+    account: str
+    amount: int
+    """Fen; positive is a debit, negative a credit."""
+
+
+def postings_for(kind: str, amount: int, *, line_id: UUID, fund_source: str) -> list[Posting]:
+    """The balanced postings of one money entry of a line.
+
+    ``amount`` is negative for a reversal (红字), which mirrors the original.
+    """
+    available = f"line:{line_id}:available"
+    if kind == ALLOCATED:
+        legs = [(f"bureau:{fund_source}:issued", -amount), (available, amount)]
+    elif kind == REDUCED:
+        legs = [(available, -amount), (f"bureau:{fund_source}:issued", amount)]
+    elif kind == CLAWED_BACK:
+        legs = [(available, -amount), (f"bureau:{fund_source}:returned", amount)]
+    elif kind in (TRANSFERRED, DISBURSED):
+        legs = [(available, -amount), (f"line:{line_id}:paid", amount)]
+    else:
+        raise ValueError(f"no postings for entry kind {kind!r}")
+    postings = [Posting(account, value) for account, value in legs]
+    if sum(p.amount for p in postings) != 0:  # pragma: no cover - by construction
+        raise ArithmeticError(f"unbalanced postings for {kind}: {postings}")
+    return postings

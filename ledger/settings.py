@@ -1,0 +1,68 @@
+"""The one settings object: everything read from the environment is read here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """fundflow's settings, from ``FUNDFLOW_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="FUNDFLOW_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "sqlite:///relative/path.sqlite3, sqlite:////absolute/path.sqlite3, "
+            "postgresql://user:password@host:port/dbname?schema=name, or memory:// "
+            "(tests only). Default: a SQLite file under data_dir."
+        ),
+    )
+    data_dir: Path = Field(default=Path("data"), description="Where the default SQLite file lives.")
+    log_level: str = "WARNING"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'fundflow.sqlite3'}"
+
+
+def persistence_env(database_url: str) -> dict[str, str]:
+    """Translate a database URL into the eventsourcing library's environment keys."""
+    parts = urlsplit(database_url)
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    if scheme == "sqlite":
+        path = database_url[len("sqlite:///") :] if database_url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError(f"cannot read a SQLite path from {database_url!r}: use sqlite:///path")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    if scheme in ("postgresql", "postgres"):
+        query = parse_qs(parts.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return env
+    raise ValueError(
+        f"unsupported database URL {database_url!r}: use sqlite:///path or postgresql://…"
+    )

@@ -1,0 +1,40 @@
+"""Carryover balances (结转和结余) per budget line: what is still available, by fund source."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.money import wanyuan_str, yuan_str
+from projections.books import Books
+
+
+def balances_report(books: Books, unit: str, year: int) -> dict[str, Any]:
+    """Per line: full-year budget, executed, clawed back and the balance still available;
+    and the balance per fund source. Exact yuan, since balances are carried forward."""
+    code = books.unit(unit).code
+    status = books.year(code, year).status
+    lines = books.lines_of(code, year)
+    by_source: dict[str, int] = {}
+    for line in lines:
+        by_source[line.fund_source.value] = (
+            by_source.get(line.fund_source.value, 0) + line.totals.available
+        )
+    return {
+        "unit": books.units[code].name,
+        "fiscal_year": year,
+        "year_status": status.value,
+        "lines": [
+            {
+                "line": l.code,
+                "project": l.project_code,
+                "fund_source": l.fund_source.value,
+                "full_year_budget": yuan_str(l.totals.full_year_budget),
+                "executed": yuan_str(l.totals.spent),
+                "clawed_back": yuan_str(l.totals.clawed_back),
+                "balance": yuan_str(l.totals.available),
+            }
+            for l in lines
+        ],
+        "balance_by_fund_source": {k: yuan_str(v) for k, v in sorted(by_source.items())},
+        "total_balance_wanyuan": wanyuan_str(sum(l.totals.available for l in lines)),
+    }

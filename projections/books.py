@@ -1,0 +1,197 @@
+"""The books: one fold over the event log that every report reads from.
+
+``fold`` evolves a :class:`Books` from events in log order; it is pure (no I/O) and
+can stop at a log position or a business date, which is how history is replayed to
+any point. Reports (``projections.final_accounts``, ``projections.execution``,
+``projections.balances``) are functions of the books.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from ledger.aggregates import BudgetLine, FiscalYear, Project, Unit, YearStatus
+from ledger.application import Ledger
+from ledger.classifications import FISCAL_FUND_SOURCES, FundSource, Nature
+from ledger.errors import UnknownUnit, YearNotOpen
+from ledger.line_totals import LineTotals
+from ledger.postings import postings_for
+
+
+@dataclass
+class LineView:
+    """A budget line as the reports see it."""
+
+    id: UUID
+    unit_code: str
+    year: int
+    code: str
+    title: str
+    nature: Nature
+    function_code: str
+    fund_source: FundSource
+    project_code: str | None
+    totals: LineTotals = field(default_factory=LineTotals)
+    three_public: dict[str, int] = field(default_factory=dict)
+    """Fen spent per “三公” category."""
+    procurement: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Fen paid under procurement contracts per (category, supplier size)."""
+    entries: dict[int, BudgetLine.MoneyEvent] = field(default_factory=dict)
+
+    @property
+    def is_fiscal(self) -> bool:
+        return self.fund_source in FISCAL_FUND_SOURCES
+
+
+@dataclass
+class ProjectView:
+    unit_code: str
+    code: str
+    name: str
+    implementing_units: str
+    classified: bool
+
+
+@dataclass
+class YearView:
+    unit_code: str
+    year: int
+    status: YearStatus = YearStatus.OPEN
+    prior_year_figures: dict[str, Any] | None = None
+    three_public_budget: dict[str, int] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UnitView:
+    code: str
+    name: str
+    kind: str
+
+
+@dataclass
+class Books:
+    """Everything the reports need, folded from the events."""
+
+    units: dict[str, UnitView] = field(default_factory=dict)
+    projects: dict[tuple[str, str], ProjectView] = field(default_factory=dict)
+    years: dict[tuple[str, int], YearView] = field(default_factory=dict)
+    lines: dict[UUID, LineView] = field(default_factory=dict)
+    accounts: dict[str, int] = field(default_factory=dict)
+    """Balance of every double-entry account (see :mod:`ledger.postings`)."""
+    position: int = 0
+    """Notification id of the last event folded in."""
+    _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
+
+    # --- queries ---------------------------------------------------------
+
+    def unit(self, code_or_name: str) -> UnitView:
+        """A unit by its code or by its full name."""
+        if code_or_name in self.units:
+            return self.units[code_or_name]
+        for unit in self.units.values():
+            if unit.name == code_or_name:
+                return unit
+        raise UnknownUnit(f"unit {code_or_name} is not registered")
+
+    def year(self, unit_code: str, year: int) -> YearView:
+        try:
+            return self.years[(unit_code, year)]
+        except KeyError:
+            raise YearNotOpen(f"fiscal year {year} of unit {unit_code} has not been opened") from None
+
+    def lines_of(self, unit_code: str, year: int) -> list[LineView]:
+        """The unit's lines of that year, in the order they were opened."""
+        return [l for l in self.lines.values() if l.unit_code == unit_code and l.year == year]
+
+    # --- evolve ----------------------------------------------------------
+
+    def apply(self, event: Any) -> None:
+        """Fold one event in. Events the books do not track are ignored."""
+        if isinstance(event, Unit.Registered):
+            self.units[event.code] = UnitView(event.code, event.name, event.kind)
+        elif isinstance(event, FiscalYear.Opened):
+            self.years[(event.unit_code, event.year)] = YearView(event.unit_code, event.year)
+            self._year_keys[event.originator_id] = (event.unit_code, event.year)
+        elif isinstance(event, FiscalYear.PriorYearFiguresImported):
+            self._year_of(event).prior_year_figures = event.figures
+        elif isinstance(event, FiscalYear.ThreePublicBudgetSet):
+            self._year_of(event).three_public_budget = dict(event.amounts)
+        elif isinstance(event, FiscalYear.FactsRecorded):
+            self._year_of(event).facts = dict(event.facts)
+        elif isinstance(event, Project.Registered):
+            self.projects[(event.unit_code, event.code)] = ProjectView(
+                event.unit_code, event.code, event.name, event.implementing_units, event.classified
+            )
+        elif isinstance(event, BudgetLine.Opened):
+            self.lines[event.originator_id] = LineView(
+                id=event.originator_id,
+                unit_code=event.unit_code,
+                year=event.year,
+                code=event.code,
+                title=event.title,
+                nature=Nature(event.nature),
+                function_code=event.function_code,
+                fund_source=FundSource(event.fund_source),
+                project_code=event.project_code,
+            )
+        elif isinstance(event, BudgetLine.MoneyEvent):
+            line = self.lines[event.originator_id]
+            line.entries[event.originator_version] = event
+            self._apply_money(line, event, sign=1)
+        elif isinstance(event, BudgetLine.EntryReversed):
+            line = self.lines[event.originator_id]
+            self._apply_money(line, line.entries[event.reverses_version], sign=-1)
+
+    def _year_of(self, event: Any) -> YearView:
+        return self.years[self._year_keys[event.originator_id]]
+
+    def _apply_money(self, line: LineView, event: BudgetLine.MoneyEvent, *, sign: int) -> None:
+        kind = type(event).__name__
+        amount = sign * event.amount
+        economic_code = getattr(event, "economic_code", None)
+        line.totals.apply(
+            kind, amount, initial=bool(getattr(event, "initial", False)), economic_code=economic_code
+        )
+        if isinstance(event, BudgetLine.Disbursed):
+            if event.three_public:
+                _add(line.three_public, event.three_public, amount)
+            if event.procurement_category and event.supplier_size:
+                _add(line.procurement, (event.procurement_category, event.supplier_size), amount)
+        for posting in postings_for(kind, amount, line_id=line.id, fund_source=line.fund_source):
+            _add(self.accounts, posting.account, posting.amount)
+
+
+def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
+    total = tally.get(key, 0) + amount
+    if total:
+        tally[key] = total
+    else:
+        tally.pop(key, None)
+
+
+def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -> Books:
+    """Fold ``(position, event)`` pairs into books.
+
+    With ``as_of_date``, events whose business date is later are left out: the books
+    as they stood on that date (including corrections posted since, if dated earlier).
+    """
+    books = Books()
+    for position, event in events:
+        business_date = getattr(event, "business_date", None)
+        if as_of_date is not None and business_date is not None and business_date > as_of_date:
+            continue
+        books.apply(event)
+        books.position = position
+    return books
+
+
+def books_of(
+    ledger: Ledger, *, as_of_position: int | None = None, as_of_date: date | None = None
+) -> Books:
+    """Replay the ledger's log into books, up to a log position and/or a business date."""
+    return fold(ledger.read_events(stop=as_of_position), as_of_date=as_of_date)

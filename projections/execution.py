@@ -1,0 +1,114 @@
+"""Budget execution per project and per budget line (执行率), and the funds score of the
+project performance self-evaluation (项目支出绩效自评表: 分值 10, 得分 = min(分值, 分值 × 执行率))."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ledger.classifications import NATURE_NAMES, Nature
+from ledger.money import percent_str, wanyuan_str
+from projections.books import Books, LineView
+
+#: 分值 of the funds row of the self-evaluation table.
+FUNDS_POINTS = 10
+CLASSIFIED_NAME = "（涉密项目，未公开）"
+
+W = wanyuan_str
+
+
+def funds_score(executed: int, full_year_budget: int, points: int = FUNDS_POINTS) -> str | None:
+    """得分 = min(分值, 分值 × 执行率), two decimals half-up; None without a budget."""
+    if full_year_budget == 0:
+        return None
+    score = min(Decimal(points), Decimal(points) * executed / full_year_budget)
+    return str(score.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _funds(lines: list[LineView]) -> dict[str, str]:
+    return {
+        "initial_budget": W(sum(l.totals.initial for l in lines)),
+        "full_year_budget": W(sum(l.totals.full_year_budget for l in lines)),
+        "executed": W(sum(l.totals.spent for l in lines)),
+    }
+
+
+def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]]:
+    """One row per project with lines in the year, in the order its first line was opened.
+
+    Classified projects (涉密) keep their totals and function items but not their
+    name, implementing units or the split of their funds.
+    """
+    by_project: dict[str, list[LineView]] = {}
+    for line in books.lines_of(unit_code, year):
+        if line.nature is Nature.PROJECT and line.project_code is not None:
+            by_project.setdefault(line.project_code, []).append(line)
+    rows = []
+    for project_code, lines in by_project.items():
+        project = books.projects[(unit_code, project_code)]
+        full_year = sum(l.totals.full_year_budget for l in lines)
+        executed = sum(l.totals.spent for l in lines)
+        by_function: dict[str, int] = {}
+        for line in lines:
+            by_function[line.function_code] = by_function.get(line.function_code, 0) + (
+                line.totals.spent
+            )
+        row: dict[str, Any]
+        if project.classified:
+            total = _funds(lines)
+            total["initial_budget"] = None  # type: ignore[assignment]
+            row = {
+                "name": CLASSIFIED_NAME,
+                "classified": True,
+                "implementing_units": None,
+                "funds": {"total": total},
+            }
+        else:
+            fiscal = [l for l in lines if l.is_fiscal]
+            row = {
+                "name": project.name,
+                "implementing_units": project.implementing_units,
+                "funds": {
+                    "total": _funds(lines),
+                    "current_year_fiscal": _funds(fiscal),
+                    "prior_year_carryover": _funds([]),
+                    "other": _funds([l for l in lines if not l.is_fiscal]),
+                },
+            }
+        row["execution_rate_pct"] = percent_str(executed, full_year)
+        row["funds_score"] = funds_score(executed, full_year)
+        row["derived_function_codes"] = {c: W(a) for c, a in sorted(by_function.items())}
+        rows.append(row)
+    return rows
+
+
+def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
+    """Execution per project and per budget line of a unit's year."""
+    code = books.unit(unit).code
+    books.year(code, year)
+    lines = books.lines_of(code, year)
+
+    def classified(line: LineView) -> bool:
+        return line.project_code is not None and books.projects[(code, line.project_code)].classified
+
+    return {
+        "unit": books.units[code].name,
+        "fiscal_year": year,
+        "projects": project_rows(books, code, year),
+        "lines": [
+            {
+                "line": l.code,
+                "title": CLASSIFIED_NAME if classified(l) else l.title,
+                "nature": NATURE_NAMES[l.nature],
+                "function_code": l.function_code,
+                "fund_source": l.fund_source.value,
+                "project": None if classified(l) else l.project_code,
+                "initial_budget": W(l.totals.initial),
+                "full_year_budget": W(l.totals.full_year_budget),
+                "executed": W(l.totals.spent),
+                "available": W(l.totals.available),
+                "execution_rate_pct": percent_str(l.totals.spent, l.totals.full_year_budget),
+            }
+            for l in lines
+        ],
+    }

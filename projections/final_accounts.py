@@ -1,0 +1,370 @@
+"""部门决算: the year-end accounts of a unit, as 第二部分 of the published report states them.
+
+Section and field names are those of the published-figures file
+(``shared/seed/changji-2022-published-figures.json``). Amounts are 万元 strings with two
+decimals and percentages two-decimal strings, each figure rounded half-up on its own
+from exact fen; a rate that is not defined (nothing in the prior year) is ``null``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from ledger.classifications import (
+    ECONOMIC_CODES,
+    FUNCTION_CODES,
+    FUND_SOURCE_NAMES,
+    FundSource,
+    Nature,
+    ProcurementCategory,
+    SupplierSize,
+    ThreePublic,
+    function_name,
+)
+from ledger.money import percent_str, wanyuan_str
+from projections.books import Books, LineView
+from projections.execution import project_rows
+
+EMPTY_BUDGET = "empty (no income, expenditure or balances)"
+PERSONNEL = ("301", "303")
+PUBLIC_OPERATING = ("302", "310")
+
+W = wanyuan_str
+P = percent_str
+
+
+def _sum(values: Iterable[int]) -> int:
+    return sum(values, 0)
+
+
+def _change(current: int, prior: int | None) -> tuple[str | None, str | None]:
+    """(change, change %) against a prior-year amount; None where there is no prior year."""
+    if prior is None:
+        return None, None
+    return W(current - prior), P(current - prior, prior)
+
+
+def _prior(books: Books, unit_code: str, year: int) -> dict[str, Any] | None:
+    """The prior year's figures: from the ledger's own books when the prior year is
+    there, else from imported published figures."""
+    record = books.year(unit_code, year).prior_year_figures
+    if (unit_code, year - 1) in books.years and books.lines_of(unit_code, year - 1):
+        return _figures_from_books(books, unit_code, year - 1)
+    return record
+
+
+def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, Any]:
+    lines = books.lines_of(unit_code, year)
+    fiscal = [l for l in lines if l.is_fiscal]
+    gpb = [l for l in lines if l.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
+    items: dict[str, int] = defaultdict(int)
+    for line in gpb:
+        items[line.function_code] += line.totals.spent
+    three: dict[str, int] = defaultdict(int)
+    for line in fiscal:
+        for category, amount in line.three_public.items():
+            three[category] += amount
+    return {
+        "income_total": _sum(l.totals.full_year_budget for l in lines),
+        "expenditure_total": _sum(l.totals.full_year_budget for l in lines),
+        "fiscal_appropriation_income_total": _sum(l.totals.full_year_budget for l in fiscal),
+        "fiscal_appropriation_expenditure_total": _sum(l.totals.full_year_budget for l in fiscal),
+        "general_public_budget_expenditure": _sum(l.totals.spent for l in gpb),
+        "function_items": [{"code": c, "amount": a} for c, a in items.items()],
+        "three_public": dict(three),
+        "office_operating_expenses": _public_operating(books.units[unit_code].kind, gpb),
+    }
+
+
+def _economic_spent(lines: Iterable[LineView], classes: tuple[str, ...]) -> dict[str, int]:
+    spent: dict[str, int] = defaultdict(int)
+    for line in lines:
+        for code, amount in line.totals.spent_by_economic.items():
+            if code[:3] in classes:
+                spent[code] += amount
+    return dict(spent)
+
+
+def _public_operating(unit_kind: str, gpb_lines: list[LineView]) -> int:
+    """机关运行经费: public operating expenses of basic lines, for administrative units."""
+    if unit_kind != "administrative":
+        return 0
+    basic = [l for l in gpb_lines if l.nature.is_basic]
+    return _sum(_economic_spent(basic, PUBLIC_OPERATING).values())
+
+
+def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
+    if not lines or not any(l.totals.full_year_budget or l.totals.spent for l in lines):
+        return EMPTY_BUDGET
+    income = _sum(l.totals.full_year_budget for l in lines)
+    spent = _sum(l.totals.spent for l in lines)
+    return {
+        "opening_carryover_and_balance": W(0),
+        "current_year_income": W(income),
+        "current_year_expenditure": W(spent),
+        "closing_carryover_and_balance": W(income - spent),
+    }
+
+
+def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
+    """The final-accounts report of ``unit`` (code or name) for ``year``."""
+    unit_view = books.unit(unit)
+    code = unit_view.code
+    year_view = books.year(code, year)
+    prior = _prior(books, code, year) or {}
+    facts = year_view.facts
+    lines = books.lines_of(code, year)
+    fiscal = [l for l in lines if l.is_fiscal]
+    gpb = [l for l in lines if l.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
+
+    income = _sum(l.totals.full_year_budget for l in lines)
+    spent = _sum(l.totals.spent for l in lines)
+    closing = _sum(l.totals.available for l in lines)
+    opening = 0
+    income_total = income + opening
+    expenditure_total = spent + closing
+
+    def prior_amount(key: str) -> int | None:
+        value = prior.get(key)
+        return None if value is None else int(value)
+
+    income_change, income_change_pct = _change(income_total, prior_amount("income_total"))
+    exp_change, exp_change_pct = _change(expenditure_total, prior_amount("expenditure_total"))
+
+    by_source: dict[str, int] = defaultdict(int)
+    for line in lines:
+        name = "财政拨款收入" if line.is_fiscal else FUND_SOURCE_NAMES[line.fund_source]
+        by_source[name] += line.totals.full_year_budget
+    source_names = ["财政拨款收入"] + [
+        FUND_SOURCE_NAMES[s]
+        for s in (
+            FundSource.HIGHER_LEVEL_SUBSIDY,
+            FundSource.BUSINESS_INCOME,
+            FundSource.OPERATING_INCOME,
+            FundSource.AFFILIATED_REMITTANCE,
+            FundSource.OTHER,
+        )
+    ]
+
+    basic_spent = _sum(l.totals.spent for l in lines if l.nature.is_basic)
+    project_spent = _sum(l.totals.spent for l in lines if l.nature is Nature.PROJECT)
+
+    fiscal_income = _sum(l.totals.full_year_budget for l in fiscal)
+    fiscal_spent = _sum(l.totals.spent for l in fiscal)
+    fiscal_closing = _sum(l.totals.available for l in fiscal)
+    fiscal_initial = _sum(l.totals.initial for l in fiscal)
+    fa_income_change = _change(fiscal_income, prior_amount("fiscal_appropriation_income_total"))
+    fa_exp_change = _change(
+        fiscal_spent + fiscal_closing, prior_amount("fiscal_appropriation_expenditure_total")
+    )
+
+    gpb_spent = _sum(l.totals.spent for l in gpb)
+    gpb_change = _change(gpb_spent, prior_amount("general_public_budget_expenditure"))
+
+    item_spent: dict[str, int] = defaultdict(int)
+    item_natures: dict[str, set[str]] = defaultdict(set)
+    for line in gpb:
+        item_spent[line.function_code] += line.totals.spent
+        item_natures[line.function_code].add("basic" if line.nature.is_basic else "project")
+    prior_items = {i["code"]: int(i["amount"]) for i in prior.get("function_items", [])}
+    for item_code, amount in prior_items.items():
+        if amount:
+            item_spent.setdefault(item_code, 0)
+
+    class_spent: dict[str, int] = defaultdict(int)
+    for item_code, amount in item_spent.items():
+        class_spent[item_code[:3]] += amount
+
+    by_function_item = []
+    for item_code in sorted(item_spent):
+        amount = item_spent[item_code]
+        prior_item = prior_items.get(item_code, 0) if prior else None
+        if prior_item == 0:
+            change, change_pct = W(amount), None  # a new item: nothing the year before
+        else:
+            change, change_pct = _change(amount, prior_item)
+        natures = item_natures.get(item_code, set())
+        by_function_item.append(
+            {
+                "code": item_code,
+                "name": function_name(item_code),
+                "amount": W(amount),
+                "change_from_prior_year": change,
+                "change_pct": change_pct,
+                "expenditure_nature": natures.pop() if len(natures) == 1 else "mixed",
+            }
+        )
+
+    gpb_basic = [l for l in gpb if l.nature.is_basic]
+    personnel = _economic_spent(gpb_basic, PERSONNEL)
+    public_operating = _economic_spent(gpb_basic, PUBLIC_OPERATING)
+
+    three: dict[str, int] = defaultdict(int)
+    for line in fiscal:
+        for category, amount in line.three_public.items():
+            three[category] += amount
+    three_total = _sum(three.values())
+    prior_three = prior.get("three_public")
+    three_change = _change(
+        three_total, None if prior_three is None else _sum(int(v) for v in prior_three.values())
+    )
+    budget = year_view.three_public_budget
+    budget_total = _sum(budget.values())
+
+    office = _public_operating(unit_view.kind, gpb)
+    office_change = _change(office, prior_amount("office_operating_expenses"))
+
+    procurement: dict[tuple[str, str], int] = defaultdict(int)
+    for line in lines:
+        for key, amount in line.procurement.items():
+            procurement[key] += amount
+    procurement_total = _sum(procurement.values())
+    sme = _sum(
+        a
+        for (_, size), a in procurement.items()
+        if size in (SupplierSize.MEDIUM, SupplierSize.SMALL, SupplierSize.MICRO)
+    )
+    micro_small = _sum(
+        a for (_, size), a in procurement.items() if size in (SupplierSize.SMALL, SupplierSize.MICRO)
+    )
+
+    def by_category(category: ProcurementCategory) -> str:
+        return W(_sum(a for (c, _), a in procurement.items() if c == category))
+
+    projects = project_rows(books, code, year)
+    project_lines = [l for l in lines if l.nature is Nature.PROJECT]
+
+    return {
+        "unit": unit_view.name,
+        "fiscal_year": year,
+        "amount_unit": "万元 (10,000 CNY): two decimals, each figure rounded half-up on its own "
+        "from exact amounts; percentages two decimals",
+        "staff": {
+            key: int(facts.get(key, 0))
+            for key in ("headcount", "in_service", "retired_before_1949_lixiu", "retired",
+                        "departments")
+        },
+        "overview": {
+            "income_total": W(income_total),
+            "current_year_income": W(income),
+            "non_fiscal_balance_used": W(0),
+            "opening_carryover_and_balance": W(opening),
+            "income_total_change_from_prior_year": income_change,
+            "income_total_change_pct": income_change_pct,
+            "expenditure_total": W(expenditure_total),
+            "current_year_expenditure": W(spent),
+            "balance_distribution": W(0),
+            "closing_carryover_and_balance": W(closing),
+            "expenditure_total_change_from_prior_year": exp_change,
+            "expenditure_total_change_pct": exp_change_pct,
+        },
+        "income_by_source": [
+            {"source": name, "amount": W(by_source[name]), "share_pct": P(by_source[name], income)}
+            for name in source_names
+        ],
+        "expenditure_by_nature": [
+            {"nature": name, "amount": W(amount), "share_pct": P(amount, spent)}
+            for name, amount in (
+                ("基本支出", basic_spent),
+                ("项目支出", project_spent),
+                ("上缴上级支出", 0),
+                ("经营支出", 0),
+                ("对附属单位补助支出", 0),
+            )
+        ],
+        "fiscal_appropriation": {
+            "opening_carryover_and_balance": W(0),
+            "current_year_income": W(fiscal_income),
+            "income_total": W(fiscal_income),
+            "income_total_change_from_prior_year": fa_income_change[0],
+            "income_total_change_pct": fa_income_change[1],
+            "current_year_expenditure": W(fiscal_spent),
+            "closing_carryover_and_balance": W(fiscal_closing),
+            "expenditure_total": W(fiscal_spent + fiscal_closing),
+            "expenditure_total_change_from_prior_year": fa_exp_change[0],
+            "expenditure_total_change_pct": fa_exp_change[1],
+            "initial_budget_income_total": W(fiscal_initial),
+            "initial_budget_expenditure_total": W(fiscal_initial),
+            "budget_to_final_variance_pct": P(
+                fiscal_spent + fiscal_closing - fiscal_initial, fiscal_initial
+            ),
+            "variance_formula": "(决算数 - 年初预算数) / 年初预算数 x 100",
+        },
+        "general_public_budget_expenditure": {
+            "amount": W(gpb_spent),
+            "share_of_current_year_expenditure_pct": P(gpb_spent, spent),
+            "change_from_prior_year": gpb_change[0],
+            "change_pct": gpb_change[1],
+        },
+        "by_function_class": [
+            {
+                "code": class_code,
+                "name": FUNCTION_CODES[class_code],
+                "amount": W(amount),
+                "share_pct": P(amount, gpb_spent),
+            }
+            for class_code, amount in sorted(class_spent.items())
+        ],
+        "by_function_item": by_function_item,
+        "basic_expenditure": {
+            "total": W(_sum(l.totals.spent for l in gpb_basic)),
+            "personnel": W(_sum(personnel.values())),
+            "public_operating": W(_sum(public_operating.values())),
+            "personnel_items": [ECONOMIC_CODES[c] for c in sorted(personnel) if personnel[c]],
+            "public_operating_items": [
+                ECONOMIC_CODES[c] for c in sorted(public_operating) if public_operating[c]
+            ],
+        },
+        "three_public_expenses": {
+            "total": W(three_total),
+            "change_from_prior_year": three_change[0],
+            "change_pct": three_change[1],
+            **{category.value: W(three.get(category.value, 0)) for category in ThreePublic},
+            **{
+                key: int(facts.get(key, 0))
+                for key in ("vehicles_purchased", "vehicles_held", "overseas_groups",
+                            "overseas_persons", "reception_batches", "reception_persons")
+            },
+            "budget": {
+                "total": W(budget_total),
+                **{category.value: W(budget.get(category.value, 0)) for category in ThreePublic},
+            },
+            "budget_to_final_variance_pct": P(three_total - budget_total, budget_total),
+        },
+        "government_fund_budget": _fund_budget(
+            [l for l in lines if l.fund_source is FundSource.GOVERNMENT_FUND]
+        ),
+        "state_capital_budget": _fund_budget(
+            [l for l in lines if l.fund_source is FundSource.STATE_CAPITAL]
+        ),
+        "office_operating_expenses": {
+            "amount": W(office),
+            "change_from_prior_year": office_change[0],
+            "change_pct": office_change[1],
+        },
+        "government_procurement": {
+            "total": W(procurement_total),
+            "goods": by_category(ProcurementCategory.GOODS),
+            "works": by_category(ProcurementCategory.WORKS),
+            "services": by_category(ProcurementCategory.SERVICES),
+            "awarded_to_sme": W(sme),
+            "awarded_to_sme_pct": P(sme, procurement_total),
+            "awarded_to_micro_small": W(micro_small),
+            "awarded_to_micro_small_pct": P(micro_small, procurement_total),
+        },
+        "state_assets": {
+            "fixed_assets_original_value": W(int(facts.get("fixed_assets_original_value", 0))),
+            "buildings_m2": int(facts.get("buildings_m2", 0)),
+            "vehicles": int(facts.get("vehicles", 0)),
+            "vehicles_value": W(int(facts.get("vehicles_value", 0))),
+        },
+        "performance_evaluation": {
+            "projects_evaluated": len(projects),
+            "classified_projects": sum(1 for p in projects if p.get("classified")),
+            "full_year_budget": W(_sum(l.totals.full_year_budget for l in project_lines)),
+            "executed": W(_sum(l.totals.spent for l in project_lines)),
+        },
+        "projects": projects,
+    }

@@ -1,0 +1,121 @@
+"""Reports printed for a person: sections with Chinese headings, tables aligned."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+LABELS: dict[str, str] = {
+    "staff": "人员情况",
+    "overview": "一、收入支出决算总体情况（万元）",
+    "income_by_source": "二、收入决算情况",
+    "expenditure_by_nature": "三、支出决算情况",
+    "fiscal_appropriation": "四、财政拨款收入支出决算总体情况",
+    "general_public_budget_expenditure": "五、一般公共预算财政拨款支出决算",
+    "by_function_class": "五（二）、按功能分类（类）",
+    "by_function_item": "五（三）、按功能分类（项）",
+    "basic_expenditure": "六、一般公共预算财政拨款基本支出",
+    "three_public_expenses": "七、财政拨款“三公”经费支出",
+    "government_fund_budget": "八、政府性基金预算财政拨款",
+    "state_capital_budget": "九、国有资本经营预算财政拨款",
+    "office_operating_expenses": "十（一）、机关运行经费",
+    "government_procurement": "十（二）、政府采购",
+    "state_assets": "十（三）、国有资产占用",
+    "performance_evaluation": "十一、预算绩效",
+    "projects": "项目支出绩效自评（资金）",
+    "lines": "预算指标",
+    "income_total": "收入总计",
+    "current_year_income": "本年收入合计",
+    "non_fiscal_balance_used": "使用非财政拨款结余",
+    "opening_carryover_and_balance": "年初结转和结余",
+    "income_total_change_from_prior_year": "收入总计比上年增减",
+    "income_total_change_pct": "收入总计增长率%",
+    "expenditure_total": "支出总计",
+    "current_year_expenditure": "本年支出合计",
+    "balance_distribution": "结余分配",
+    "closing_carryover_and_balance": "年末结转和结余",
+    "expenditure_total_change_from_prior_year": "支出总计比上年增减",
+    "expenditure_total_change_pct": "支出总计增长率%",
+    "initial_budget_income_total": "收入总计年初预算数",
+    "initial_budget_expenditure_total": "支出总计年初预算数",
+    "budget_to_final_variance_pct": "预决算差异率%",
+    "amount": "金额",
+    "share_pct": "占比%",
+    "change_from_prior_year": "比上年增减",
+    "change_pct": "增长率%",
+    "total": "合计",
+    "personnel": "人员经费",
+    "public_operating": "公用经费",
+    "full_year_budget": "全年预算数",
+    "executed": "全年执行数",
+    "initial_budget": "年初预算数",
+    "execution_rate_pct": "执行率%",
+    "funds_score": "得分",
+    "available": "可用余额",
+}
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
+    """Rows of dicts as an aligned text table (None printed as —: not defined)."""
+    if not rows:
+        return "  (none)"
+    columns = columns or list(rows[0])
+    headers = [LABELS.get(c, c) for c in columns]
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(_width(h), *(_width(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    lines = ["  " + "  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  " + "  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def render(report: dict[str, Any], *, title: str) -> str:
+    """Any report (dict of sections) as text."""
+    out = [title, "=" * _width(title)]
+    for key, value in report.items():
+        if key in ("unit", "fiscal_year", "amount_unit"):
+            continue
+        out.append("")
+        out.append(LABELS.get(key, key))
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            flat = [
+                {k: (_cell(v) if isinstance(v, dict) and k != "funds" else v)
+                 for k, v in row.items()}
+                for row in value
+            ]
+            if key == "projects":
+                flat = [
+                    {
+                        "name": row["name"],
+                        "initial_budget": row["funds"]["total"]["initial_budget"],
+                        "full_year_budget": row["funds"]["total"]["full_year_budget"],
+                        "executed": row["funds"]["total"]["executed"],
+                        "execution_rate_pct": row.get("execution_rate_pct"),
+                        "funds_score": row.get("funds_score"),
+                    }
+                    for row in value
+                ]
+            out.append(table(flat))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                out.append(f"  {LABELS.get(k, k)}: {_cell(v)}")
+        else:
+            out.append(f"  {_cell(value)}")
+    return "\n".join(out)
