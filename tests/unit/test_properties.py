@@ -1,0 +1,167 @@
+"""Properties over any sequence of commands, checked against a tiny model of the rules.
+
+- money is conserved: every account sums to zero, and what left the finance bureau is
+  available on a line, paid out, or returned;
+- no sequence makes a line negative, and a posting is refused exactly when the model
+  says it would overspend;
+- replaying the events gives the same books and reports as the incrementally
+  maintained ones, and the same line totals as the live aggregates;
+- a retried command never writes twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from commands.models import parse_command
+from ledger.aggregates import BudgetLine
+from ledger.composition import build_ledger
+from ledger.errors import NotReversible, Overspend
+from ledger.money import yuan_str
+from ledger.settings import Settings
+from projections.books import Books, books_of
+from projections.final_accounts import final_accounts
+from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
+
+LINES = {"L1": "project", "B1": "basic_personnel", "G1": "basic_public"}
+PAY_CODES = {"L1": "30227", "B1": "30101", "G1": "30231"}
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["allocate", "reduce", "claw_back", "transfer", "disburse", "reverse",
+                         "retry"]),
+        st.sampled_from(sorted(LINES)),
+        st.integers(min_value=1, max_value=500_000),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    max_size=40,
+)
+
+
+@dataclass
+class Model:
+    """What the rules say each line holds, and which entries can be reversed."""
+
+    available: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LINES, 0))
+    entries: list[tuple[str, str, str, int]] = field(default_factory=list)
+    """(command id, line, kind, amount) of applied money postings."""
+    reversed: set[str] = field(default_factory=set)
+
+
+def build(kind: str, line: str, fen: int) -> tuple[dict[str, Any], str]:
+    amount = yuan_str(fen)
+    if kind == "allocate":
+        return cmd("allocate_budget", line=line, amount=amount, initial=fen % 2 == 0), "Allocated"
+    if kind == "reduce":
+        return cmd("reduce_budget", line=line, amount=amount), "Reduced"
+    if kind == "claw_back":
+        return cmd("claw_back", line=line, amount=amount), "ClawedBack"
+    if kind == "transfer":
+        return cmd("transfer_to_enterprise", line="L1", amount=amount, payee="企业"), "Transferred"
+    return cmd("disburse", line=line, amount=amount, payee="收款人",
+               economic_code=PAY_CODES[line]), "Disbursed"
+
+
+def check_conservation(books: Books, model: Model) -> None:
+    assert sum(books.accounts.values()) == 0
+    issued = -sum(v for k, v in books.accounts.items() if k.endswith(":issued"))
+    returned = sum(v for k, v in books.accounts.items() if k.endswith(":returned"))
+    paid = sum(v for k, v in books.accounts.items() if k.endswith(":paid"))
+    available = sum(v for k, v in books.accounts.items() if k.endswith(":available"))
+    assert issued == paid + returned + available
+    by_code = {line.code: line for line in books.lines.values()}
+    for code, expected in model.available.items():
+        assert expected >= 0
+        assert by_code[code].totals.available == expected
+
+
+@given(operations)
+def test_any_sequence_conserves_money_and_replays_identically(
+    ops: list[tuple[str, str, int, int]],
+) -> None:
+    ledger = build_ledger(Settings(database_url="memory://"))
+    scenario = Scenario(ledger).given(*setup_commands())
+    live = books_of(ledger)  # maintained incrementally, like a live read model
+    model = Model()
+    applied: list[dict[str, Any]] = []
+
+    for kind, line, fen, pick in ops:
+        if kind == "transfer":
+            line = "L1"
+        if kind == "retry":
+            if not applied:
+                continue
+            position = ledger.position()
+            result = scenario.when(applied[pick % len(applied)])
+            assert result.status == "already_applied"
+            assert ledger.position() == position
+            continue
+        if kind == "reverse":
+            if not model.entries:
+                continue
+            target_id, target_line, target_kind, amount = model.entries[pick % len(model.entries)]
+            command = cmd("reverse_entry", line=target_line, reverses_command_id=target_id,
+                          reason="冲销")
+            if target_id in model.reversed:
+                expected: type[Exception] | None = NotReversible
+            elif target_kind == "Allocated" and amount > model.available[target_line]:
+                expected = Overspend
+            else:
+                expected = None
+            delta = -amount if target_kind == "Allocated" else amount
+        else:
+            command, target_kind = build(kind, line, fen)
+            if kind != "allocate" and fen > model.available[line]:
+                expected = Overspend
+            else:
+                expected = None
+            delta = fen if kind == "allocate" else -fen
+
+        position = ledger.position()
+        try:
+            scenario.when(command)
+        except (Overspend, NotReversible) as error:
+            assert type(error) is expected, (command, error)
+            assert ledger.position() == position
+        else:
+            assert expected is None, (command, model.available)
+            model.available[command["line"]] += delta
+            applied.append(command)
+            if kind == "reverse":
+                model.reversed.add(command["reverses_command_id"])
+            else:
+                model.entries.append((command["command_id"], command["line"], target_kind, fen))
+        for _, event in ledger.read_events(start=live.position + 1):
+            live.apply(event)
+        live.position = ledger.position()
+        check_conservation(live, model)
+
+    replayed = books_of(ledger)
+    assert replayed == live
+    assert final_accounts(replayed, UNIT, YEAR) == final_accounts(live, UNIT, YEAR)
+    for line_view in replayed.lines.values():
+        aggregate = ledger.repository.get(line_view.id)
+        assert isinstance(aggregate, BudgetLine)
+        assert aggregate.totals == line_view.totals
+    ledger.close()
+
+
+@given(st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=10))
+def test_a_retried_command_never_writes_twice(amounts: list[int]) -> None:
+    ledger = build_ledger(Settings(database_url="memory://"))
+    scenario = Scenario(ledger).given(*setup_commands())
+    for fen in amounts:
+        command = cmd("allocate_budget", line="L1", amount=yuan_str(fen))
+        first = scenario.when(command)
+        position = ledger.position()
+        for _ in range(3):
+            again = scenario.handler.handle(parse_command(dict(command)))
+            assert again.events == first.events and again.status == "already_applied"
+        assert ledger.position() == position
+    assert books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.top_ups + \
+        books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.initial == sum(amounts)
+    ledger.close()
