@@ -47,8 +47,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 report_app = typer.Typer(help="Reports folded from the events.", no_args_is_help=True)
-post_app = typer.Typer(help="Post one command (each is idempotent by --command-id).",
-                       no_args_is_help=True)
+post_app = typer.Typer(
+    help="Post one command (each is idempotent by --command-id).", no_args_is_help=True
+)
 app.add_typer(report_app, name="report")
 app.add_typer(post_app, name="post")
 
@@ -57,8 +58,11 @@ SEED_YEAR = 2022
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="FUNDFLOW_DATABASE_URL",
-                 help="sqlite:///path or postgresql://…; default: a SQLite file under ./data"),
+    typer.Option(
+        "--database-url",
+        envvar="FUNDFLOW_DATABASE_URL",
+        help="sqlite:///path or postgresql://…; default: a SQLite file under ./data",
+    ),
 ]
 Format = Literal["json", "table"]
 
@@ -119,8 +123,14 @@ PositionOption = Annotated[
 
 
 def _report(
-    builder: Any, database_url: str | None, unit: str, year: int, fmt: Format, title: str,
-    as_of: str | None = None, as_of_position: int | None = None,
+    builder: Any,
+    database_url: str | None,
+    unit: str,
+    year: int,
+    fmt: Format,
+    title: str,
+    as_of: str | None = None,
+    as_of_position: int | None = None,
 ) -> None:
     ledger = _ledger(database_url)
     try:
@@ -139,8 +149,11 @@ def _report(
 
 @report_app.command("final-accounts")
 def report_final_accounts(
-    unit: UnitOption, year: YearOption, fmt: FormatOption = "table",
-    as_of: AsOfOption = None, as_of_position: PositionOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    fmt: FormatOption = "table",
+    as_of: AsOfOption = None,
+    as_of_position: PositionOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """The year-end accounts (部门决算), sections as the published report."""
@@ -149,8 +162,11 @@ def report_final_accounts(
 
 @report_app.command("execution")
 def report_execution(
-    unit: UnitOption, year: YearOption, fmt: FormatOption = "table",
-    as_of: AsOfOption = None, as_of_position: PositionOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    fmt: FormatOption = "table",
+    as_of: AsOfOption = None,
+    as_of_position: PositionOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Execution per project and per budget line, with the funds score."""
@@ -159,8 +175,11 @@ def report_execution(
 
 @report_app.command("balances")
 def report_balances(
-    unit: UnitOption, year: YearOption, fmt: FormatOption = "table",
-    as_of: AsOfOption = None, as_of_position: PositionOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    fmt: FormatOption = "table",
+    as_of: AsOfOption = None,
+    as_of_position: PositionOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Carryover balances (结转和结余) per budget line."""
@@ -250,153 +269,330 @@ def _common(command_id: str | None, posted_by: str | None, business_date: str) -
 
 @post_app.command("register-unit")
 def post_register_unit(
-    code: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+    code: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
     business_date: DateOption,
     kind: Annotated[str, typer.Option(help="administrative or institution")] = "administrative",
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a budget unit."""
-    _post(database_url, {"type": RegisterUnit.model_fields["type"].default, "code": code,
-                         "name": name, "kind": kind,
-                         **_common(command_id, posted_by, business_date)})
+    _post(
+        database_url,
+        {
+            "type": RegisterUnit.model_fields["type"].default,
+            "code": code,
+            "name": name,
+            "kind": kind,
+            **_common(command_id, posted_by, business_date),
+        },
+    )
 
 
 @post_app.command("open-year")
 def post_open_year(
-    unit: UnitOption, year: YearOption, business_date: DateOption,
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    business_date: DateOption,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Open a unit's fiscal year."""
-    _post(database_url, {"type": OpenFiscalYear.model_fields["type"].default, "unit": unit,
-                         "year": year, **_common(command_id, posted_by, business_date)})
+    _post(
+        database_url,
+        {
+            "type": OpenFiscalYear.model_fields["type"].default,
+            "unit": unit,
+            "year": year,
+            **_common(command_id, posted_by, business_date),
+        },
+    )
 
 
 @post_app.command("register-project")
 def post_register_project(
-    unit: UnitOption, code: Annotated[str, typer.Option()],
-    name: Annotated[str, typer.Option()], business_date: DateOption,
+    unit: UnitOption,
+    code: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    business_date: DateOption,
     implementing_units: Annotated[str, typer.Option()] = "",
     classified: Annotated[bool, typer.Option("--classified")] = False,
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a project."""
-    _post(database_url, {"type": RegisterProject.model_fields["type"].default, "unit": unit,
-                         "code": code, "name": name, "implementing_units": implementing_units,
-                         "classified": classified,
-                         **_common(command_id, posted_by, business_date)})
+    _post(
+        database_url,
+        {
+            "type": RegisterProject.model_fields["type"].default,
+            "unit": unit,
+            "code": code,
+            "name": name,
+            "implementing_units": implementing_units,
+            "classified": classified,
+            **_common(command_id, posted_by, business_date),
+        },
+    )
 
 
 @post_app.command("open-line")
 def post_open_line(
-    unit: UnitOption, year: YearOption, line: LineOption,
-    title: Annotated[str, typer.Option()], nature: Annotated[Nature, typer.Option()],
-    function_code: Annotated[str, typer.Option()], business_date: DateOption,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    title: Annotated[str, typer.Option()],
+    nature: Annotated[Nature, typer.Option()],
+    function_code: Annotated[str, typer.Option()],
+    business_date: DateOption,
     fund_source: Annotated[FundSource, typer.Option()] = FundSource.GENERAL_PUBLIC_BUDGET,
     project: Annotated[str | None, typer.Option()] = None,
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Open a budget line."""
-    _post(database_url, {"type": OpenBudgetLine.model_fields["type"].default, "unit": unit,
-                         "year": year, "line": line, "title": title, "nature": nature.value,
-                         "function_code": function_code, "fund_source": fund_source.value,
-                         "project": project, **_common(command_id, posted_by, business_date)})
+    _post(
+        database_url,
+        {
+            "type": OpenBudgetLine.model_fields["type"].default,
+            "unit": unit,
+            "year": year,
+            "line": line,
+            "title": title,
+            "nature": nature.value,
+            "function_code": function_code,
+            "fund_source": fund_source.value,
+            "project": project,
+            **_common(command_id, posted_by, business_date),
+        },
+    )
 
 
 def _money(
-    command_type: str, unit: str, year: int, line: str, amount: str, business_date: str,
-    document_no: str, memo: str, command_id: str | None, posted_by: str | None,
+    command_type: str,
+    unit: str,
+    year: int,
+    line: str,
+    amount: str,
+    business_date: str,
+    document_no: str,
+    memo: str,
+    command_id: str | None,
+    posted_by: str | None,
     **extra: Any,
 ) -> dict[str, Any]:
-    return {"type": command_type, "unit": unit, "year": year, "line": line, "amount": amount,
-            "document_no": document_no, "memo": memo,
-            **_common(command_id, posted_by, business_date), **extra}
+    return {
+        "type": command_type,
+        "unit": unit,
+        "year": year,
+        "line": line,
+        "amount": amount,
+        "document_no": document_no,
+        "memo": memo,
+        **_common(command_id, posted_by, business_date),
+        **extra,
+    }
 
 
 @post_app.command("allocate")
 def post_allocate(
-    unit: UnitOption, year: YearOption, line: LineOption, amount: AmountOption,
-    business_date: DateOption, document_no: DocOption,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
     initial: Annotated[bool, typer.Option("--initial", help="年初预算数")] = False,
-    memo: MemoOption = "", command_id: CommandIdOption = None,
-    posted_by: PostedByOption = None, database_url: DatabaseOption = None,
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """下达 / 追加: allocate money to a line."""
-    _post(database_url, _money(AllocateBudget.model_fields["type"].default, unit, year, line,
-                               amount, business_date, document_no, memo, command_id,
-                               posted_by, initial=initial))
+    _post(
+        database_url,
+        _money(
+            AllocateBudget.model_fields["type"].default,
+            unit,
+            year,
+            line,
+            amount,
+            business_date,
+            document_no,
+            memo,
+            command_id,
+            posted_by,
+            initial=initial,
+        ),
+    )
 
 
 @post_app.command("reduce")
 def post_reduce(
-    unit: UnitOption, year: YearOption, line: LineOption, amount: AmountOption,
-    business_date: DateOption, document_no: DocOption, memo: MemoOption = "",
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """追减: lower a line."""
-    _post(database_url, _money(ReduceBudget.model_fields["type"].default, unit, year, line,
-                               amount, business_date, document_no, memo, command_id, posted_by))
+    _post(
+        database_url,
+        _money(
+            ReduceBudget.model_fields["type"].default,
+            unit,
+            year,
+            line,
+            amount,
+            business_date,
+            document_no,
+            memo,
+            command_id,
+            posted_by,
+        ),
+    )
 
 
 @post_app.command("transfer")
 def post_transfer(
-    unit: UnitOption, year: YearOption, line: LineOption, amount: AmountOption,
-    payee: Annotated[str, typer.Option()], business_date: DateOption, document_no: DocOption,
-    economic_code: Annotated[str, typer.Option()] = "31299", memo: MemoOption = "",
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    payee: Annotated[str, typer.Option()],
+    business_date: DateOption,
+    document_no: DocOption,
+    economic_code: Annotated[str, typer.Option()] = "31299",
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """拨付: transfer project money to an enterprise."""
-    _post(database_url, _money(TransferToEnterprise.model_fields["type"].default, unit, year,
-                               line, amount, business_date, document_no, memo, command_id,
-                               posted_by, payee=payee, economic_code=economic_code))
+    _post(
+        database_url,
+        _money(
+            TransferToEnterprise.model_fields["type"].default,
+            unit,
+            year,
+            line,
+            amount,
+            business_date,
+            document_no,
+            memo,
+            command_id,
+            posted_by,
+            payee=payee,
+            economic_code=economic_code,
+        ),
+    )
 
 
 @post_app.command("disburse")
 def post_disburse(
-    unit: UnitOption, year: YearOption, line: LineOption, amount: AmountOption,
-    payee: Annotated[str, typer.Option()], economic_code: Annotated[str, typer.Option()],
-    business_date: DateOption, document_no: DocOption,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    payee: Annotated[str, typer.Option()],
+    economic_code: Annotated[str, typer.Option()],
+    business_date: DateOption,
+    document_no: DocOption,
     three_public: Annotated[ThreePublic | None, typer.Option()] = None,
-    memo: MemoOption = "", command_id: CommandIdOption = None,
-    posted_by: PostedByOption = None, database_url: DatabaseOption = None,
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """支付: pay from a line."""
-    _post(database_url, _money(Disburse.model_fields["type"].default, unit, year, line, amount,
-                               business_date, document_no, memo, command_id, posted_by,
-                               payee=payee, economic_code=economic_code,
-                               three_public=None if three_public is None else three_public.value))
+    _post(
+        database_url,
+        _money(
+            Disburse.model_fields["type"].default,
+            unit,
+            year,
+            line,
+            amount,
+            business_date,
+            document_no,
+            memo,
+            command_id,
+            posted_by,
+            payee=payee,
+            economic_code=economic_code,
+            three_public=None if three_public is None else three_public.value,
+        ),
+    )
 
 
 @post_app.command("claw-back")
 def post_claw_back(
-    unit: UnitOption, year: YearOption, line: LineOption, amount: AmountOption,
-    business_date: DateOption, document_no: DocOption, memo: MemoOption = "",
-    command_id: CommandIdOption = None, posted_by: PostedByOption = None,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """财政收回: the finance bureau takes back unspent money."""
-    _post(database_url, _money(ClawBack.model_fields["type"].default, unit, year, line, amount,
-                               business_date, document_no, memo, command_id, posted_by))
+    _post(
+        database_url,
+        _money(
+            ClawBack.model_fields["type"].default,
+            unit,
+            year,
+            line,
+            amount,
+            business_date,
+            document_no,
+            memo,
+            command_id,
+            posted_by,
+        ),
+    )
 
 
 @post_app.command("reverse")
 def post_reverse(
-    unit: UnitOption, year: YearOption, line: LineOption,
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
     reverses: Annotated[str, typer.Option("--reverses", help="Command id of the posting to undo.")],
-    reason: Annotated[str, typer.Option()], business_date: DateOption, document_no: DocOption,
-    memo: MemoOption = "", command_id: CommandIdOption = None,
-    posted_by: PostedByOption = None, database_url: DatabaseOption = None,
+    reason: Annotated[str, typer.Option()],
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    database_url: DatabaseOption = None,
 ) -> None:
     """红字冲销: reverse an earlier posting of a line."""
-    _post(database_url, {"type": ReverseEntry.model_fields["type"].default, "unit": unit,
-                         "year": year, "line": line, "reverses_command_id": reverses,
-                         "reason": reason, "document_no": document_no, "memo": memo,
-                         **_common(command_id, posted_by, business_date)})
+    _post(
+        database_url,
+        {
+            "type": ReverseEntry.model_fields["type"].default,
+            "unit": unit,
+            "year": year,
+            "line": line,
+            "reverses_command_id": reverses,
+            "reason": reason,
+            "document_no": document_no,
+            "memo": memo,
+            **_common(command_id, posted_by, business_date),
+        },
+    )
 
 
 def main() -> None:

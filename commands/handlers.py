@@ -129,8 +129,11 @@ class CommandHandler:
                 )
                 raise
             events = [
-                EventRef(type=type(e).__name__, aggregate_id=str(e.originator_id),
-                         version=e.originator_version)
+                EventRef(
+                    type=type(e).__name__,
+                    aggregate_id=str(e.originator_id),
+                    version=e.originator_version,
+                )
                 for a in aggregates
                 for e in a.pending_events
             ]
@@ -205,7 +208,9 @@ class CommandHandler:
                 f"business date {command.business_date} is outside fiscal year {command.year}"
             )
         self._open_year(command.unit, command.year)
-        line = self.ledger.find(BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line))
+        line = self.ledger.find(
+            BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
+        )
         if line is None:
             raise UnknownLine(
                 f"budget line {command.line} does not exist for unit {command.unit} in "
@@ -218,9 +223,7 @@ class CommandHandler:
     def _register_unit(self, c: RegisterUnit) -> Decision:
         if self.ledger.find(Unit, Unit.id_for(c.code)) is not None:
             raise AlreadyExists(f"unit {c.code} is already registered")
-        unit = Unit._create(
-            Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta()
-        )
+        unit = Unit._create(Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta())
         return [unit], f"unit {c.code} {c.name} registered", None
 
     def _open_fiscal_year(self, c: OpenFiscalYear) -> Decision:

@@ -39,8 +39,7 @@ class ImportOutcome:
 def read_lines(path: Path) -> Iterable[tuple[int, bytes]]:
     """Numbered raw lines of a file (1-based)."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            yield number, raw
+        yield from enumerate(handle, start=1)
 
 
 def decode_line(number: int, raw: bytes) -> object | None:
@@ -58,7 +57,8 @@ def decode_line(number: int, raw: bytes) -> object | None:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        value: object = json.loads(text)
+        return value
     except json.JSONDecodeError as error:
         raise InvalidInput(f"line {number} is not valid JSON: {error.msg}") from None
 

@@ -39,7 +39,7 @@ from ledger.money import parse_amount, yuan_str
 def _parse_positive(value: object) -> int:
     if isinstance(value, float):
         raise InvalidAmount(
-            f"the amount {value!r} is a floating-point number: write it as text, e.g. \"1234.56\""
+            f'the amount {value!r} is a floating-point number: write it as text, e.g. "1234.56"'
         )
     if not isinstance(value, str | int):
         raise InvalidAmount(f"{value!r} is not an amount")
@@ -49,7 +49,7 @@ def _parse_positive(value: object) -> int:
 def _parse_non_negative(value: object) -> int:
     if isinstance(value, float):
         raise InvalidAmount(
-            f"the amount {value!r} is a floating-point number: write it as text, e.g. \"1234.56\""
+            f'the amount {value!r} is a floating-point number: write it as text, e.g. "1234.56"'
         )
     if not isinstance(value, str | int):
         raise InvalidAmount(f"{value!r} is not an amount")
@@ -74,6 +74,8 @@ class Command(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    type: str
+    """The kind of command (each subclass fixes it)."""
     command_id: Code
     """The client's id for this command; resend the same id to retry safely."""
     posted_by: Text
@@ -296,13 +298,13 @@ AnyCommand = Annotated[
     Field(discriminator="type"),
 ]
 
-_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)  # type: ignore[arg-type]
 
 
 def _problems(
     error: ValidationError, tag: object = None
 ) -> list[tuple[str, str, Exception | None]]:
-    problems = []
+    problems: list[tuple[str, str, Exception | None]] = []
     for item in error.errors():
         loc = item["loc"]
         if loc and loc[0] == tag:

@@ -41,7 +41,7 @@ class Ledger(Application[UUID]):
     def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate with that id, or None."""
         try:
-            found = self.repository.get(aggregate_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(found, cls):

@@ -28,7 +28,7 @@ def _to_decimal(text: str | int | Decimal) -> Decimal:
         return Decimal(text)
     if not isinstance(text, str):
         raise InvalidAmount(
-            f"{text!r} is not an amount: write amounts as text such as \"1234.56\", never as"
+            f'{text!r} is not an amount: write amounts as text such as "1234.56", never as'
             " a floating-point number"
         )
     cleaned = text.strip().replace(",", "").replace("，", "")
@@ -97,7 +97,9 @@ def parse_wanyuan(
         raise InvalidAmount(
             f"the amount {text} 万元 has more than six decimals; it is not exact to the fen"
         )
-    return _check_range(int(fen), f"{text}万元", allow_zero=allow_zero, allow_negative=allow_negative)
+    return _check_range(
+        int(fen), f"{text}万元", allow_zero=allow_zero, allow_negative=allow_negative
+    )
 
 
 def to_yuan(fen: int) -> Decimal:

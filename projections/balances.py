@@ -25,16 +25,16 @@ def balances_report(books: Books, unit: str, year: int) -> dict[str, Any]:
         "year_status": status.value,
         "lines": [
             {
-                "line": l.code,
-                "project": l.project_code,
-                "fund_source": l.fund_source.value,
-                "full_year_budget": yuan_str(l.totals.full_year_budget),
-                "executed": yuan_str(l.totals.spent),
-                "clawed_back": yuan_str(l.totals.clawed_back),
-                "balance": yuan_str(l.totals.available),
+                "line": ln.code,
+                "project": ln.project_code,
+                "fund_source": ln.fund_source.value,
+                "full_year_budget": yuan_str(ln.totals.full_year_budget),
+                "executed": yuan_str(ln.totals.spent),
+                "clawed_back": yuan_str(ln.totals.clawed_back),
+                "balance": yuan_str(ln.totals.available),
             }
-            for l in lines
+            for ln in lines
         ],
         "balance_by_fund_source": {k: yuan_str(v) for k, v in sorted(by_source.items())},
-        "total_balance_wanyuan": wanyuan_str(sum(l.totals.available for l in lines)),
+        "total_balance_wanyuan": wanyuan_str(sum(ln.totals.available for ln in lines)),
     }

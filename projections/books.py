@@ -102,11 +102,13 @@ class Books:
         try:
             return self.years[(unit_code, year)]
         except KeyError:
-            raise YearNotOpen(f"fiscal year {year} of unit {unit_code} has not been opened") from None
+            raise YearNotOpen(
+                f"fiscal year {year} of unit {unit_code} has not been opened"
+            ) from None
 
     def lines_of(self, unit_code: str, year: int) -> list[LineView]:
         """The unit's lines of that year, in the order they were opened."""
-        return [l for l in self.lines.values() if l.unit_code == unit_code and l.year == year]
+        return [ln for ln in self.lines.values() if ln.unit_code == unit_code and ln.year == year]
 
     # --- evolve ----------------------------------------------------------
 
@@ -155,7 +157,10 @@ class Books:
         amount = sign * event.amount
         economic_code = getattr(event, "economic_code", None)
         line.totals.apply(
-            kind, amount, initial=bool(getattr(event, "initial", False)), economic_code=economic_code
+            kind,
+            amount,
+            initial=bool(getattr(event, "initial", False)),
+            economic_code=economic_code,
         )
         if isinstance(event, BudgetLine.Disbursed):
             if event.three_public:

@@ -1,5 +1,6 @@
-"""Budget execution per project and per budget line (执行率), and the funds score of the
-project performance self-evaluation (项目支出绩效自评表: 分值 10, 得分 = min(分值, 分值 × 执行率))."""
+"""Budget execution per project and per budget line (执行率), and the funds score of
+the project performance self-evaluation (项目支出绩效自评表):
+分值 10, 得分 = min(分值, 分值 × 执行率)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ def funds_score(executed: int, full_year_budget: int, points: int = FUNDS_POINTS
 
 def _funds(lines: list[LineView]) -> dict[str, str]:
     return {
-        "initial_budget": W(sum(l.totals.initial for l in lines)),
-        "full_year_budget": W(sum(l.totals.full_year_budget for l in lines)),
-        "executed": W(sum(l.totals.spent for l in lines)),
+        "initial_budget": W(sum(ln.totals.initial for ln in lines)),
+        "full_year_budget": W(sum(ln.totals.full_year_budget for ln in lines)),
+        "executed": W(sum(ln.totals.spent for ln in lines)),
     }
 
 
@@ -46,8 +47,8 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
     rows = []
     for project_code, lines in by_project.items():
         project = books.projects[(unit_code, project_code)]
-        full_year = sum(l.totals.full_year_budget for l in lines)
-        executed = sum(l.totals.spent for l in lines)
+        full_year = sum(ln.totals.full_year_budget for ln in lines)
+        executed = sum(ln.totals.spent for ln in lines)
         by_function: dict[str, int] = {}
         for line in lines:
             by_function[line.function_code] = by_function.get(line.function_code, 0) + (
@@ -64,7 +65,7 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
                 "funds": {"total": total},
             }
         else:
-            fiscal = [l for l in lines if l.is_fiscal]
+            fiscal = [ln for ln in lines if ln.is_fiscal]
             row = {
                 "name": project.name,
                 "implementing_units": project.implementing_units,
@@ -72,7 +73,7 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
                     "total": _funds(lines),
                     "current_year_fiscal": _funds(fiscal),
                     "prior_year_carryover": _funds([]),
-                    "other": _funds([l for l in lines if not l.is_fiscal]),
+                    "other": _funds([ln for ln in lines if not ln.is_fiscal]),
                 },
             }
         row["execution_rate_pct"] = percent_str(executed, full_year)
@@ -89,7 +90,9 @@ def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
     lines = books.lines_of(code, year)
 
     def classified(line: LineView) -> bool:
-        return line.project_code is not None and books.projects[(code, line.project_code)].classified
+        return (
+            line.project_code is not None and books.projects[(code, line.project_code)].classified
+        )
 
     return {
         "unit": books.units[code].name,
@@ -97,18 +100,18 @@ def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
         "projects": project_rows(books, code, year),
         "lines": [
             {
-                "line": l.code,
-                "title": CLASSIFIED_NAME if classified(l) else l.title,
-                "nature": NATURE_NAMES[l.nature],
-                "function_code": l.function_code,
-                "fund_source": l.fund_source.value,
-                "project": None if classified(l) else l.project_code,
-                "initial_budget": W(l.totals.initial),
-                "full_year_budget": W(l.totals.full_year_budget),
-                "executed": W(l.totals.spent),
-                "available": W(l.totals.available),
-                "execution_rate_pct": percent_str(l.totals.spent, l.totals.full_year_budget),
+                "line": ln.code,
+                "title": CLASSIFIED_NAME if classified(ln) else ln.title,
+                "nature": NATURE_NAMES[ln.nature],
+                "function_code": ln.function_code,
+                "fund_source": ln.fund_source.value,
+                "project": None if classified(ln) else ln.project_code,
+                "initial_budget": W(ln.totals.initial),
+                "full_year_budget": W(ln.totals.full_year_budget),
+                "executed": W(ln.totals.spent),
+                "available": W(ln.totals.available),
+                "execution_rate_pct": percent_str(ln.totals.spent, ln.totals.full_year_budget),
             }
-            for l in lines
+            for ln in lines
         ],
     }

@@ -57,8 +57,8 @@ def _prior(books: Books, unit_code: str, year: int) -> dict[str, Any] | None:
 
 def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, Any]:
     lines = books.lines_of(unit_code, year)
-    fiscal = [l for l in lines if l.is_fiscal]
-    gpb = [l for l in lines if l.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
+    fiscal = [ln for ln in lines if ln.is_fiscal]
+    gpb = [ln for ln in lines if ln.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
     items: dict[str, int] = defaultdict(int)
     for line in gpb:
         items[line.function_code] += line.totals.spent
@@ -67,11 +67,11 @@ def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, An
         for category, amount in line.three_public.items():
             three[category] += amount
     return {
-        "income_total": _sum(l.totals.full_year_budget for l in lines),
-        "expenditure_total": _sum(l.totals.full_year_budget for l in lines),
-        "fiscal_appropriation_income_total": _sum(l.totals.full_year_budget for l in fiscal),
-        "fiscal_appropriation_expenditure_total": _sum(l.totals.full_year_budget for l in fiscal),
-        "general_public_budget_expenditure": _sum(l.totals.spent for l in gpb),
+        "income_total": _sum(ln.totals.full_year_budget for ln in lines),
+        "expenditure_total": _sum(ln.totals.full_year_budget for ln in lines),
+        "fiscal_appropriation_income_total": _sum(ln.totals.full_year_budget for ln in fiscal),
+        "fiscal_appropriation_expenditure_total": _sum(ln.totals.full_year_budget for ln in fiscal),
+        "general_public_budget_expenditure": _sum(ln.totals.spent for ln in gpb),
         "function_items": [{"code": c, "amount": a} for c, a in items.items()],
         "three_public": dict(three),
         "office_operating_expenses": _public_operating(books.units[unit_code].kind, gpb),
@@ -91,15 +91,15 @@ def _public_operating(unit_kind: str, gpb_lines: list[LineView]) -> int:
     """机关运行经费: public operating expenses of basic lines, for administrative units."""
     if unit_kind != "administrative":
         return 0
-    basic = [l for l in gpb_lines if l.nature.is_basic]
+    basic = [ln for ln in gpb_lines if ln.nature.is_basic]
     return _sum(_economic_spent(basic, PUBLIC_OPERATING).values())
 
 
 def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
-    if not lines or not any(l.totals.full_year_budget or l.totals.spent for l in lines):
+    if not lines or not any(ln.totals.full_year_budget or ln.totals.spent for ln in lines):
         return EMPTY_BUDGET
-    income = _sum(l.totals.full_year_budget for l in lines)
-    spent = _sum(l.totals.spent for l in lines)
+    income = _sum(ln.totals.full_year_budget for ln in lines)
+    spent = _sum(ln.totals.spent for ln in lines)
     return {
         "opening_carryover_and_balance": W(0),
         "current_year_income": W(income),
@@ -116,12 +116,12 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     prior = _prior(books, code, year) or {}
     facts = year_view.facts
     lines = books.lines_of(code, year)
-    fiscal = [l for l in lines if l.is_fiscal]
-    gpb = [l for l in lines if l.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
+    fiscal = [ln for ln in lines if ln.is_fiscal]
+    gpb = [ln for ln in lines if ln.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
 
-    income = _sum(l.totals.full_year_budget for l in lines)
-    spent = _sum(l.totals.spent for l in lines)
-    closing = _sum(l.totals.available for l in lines)
+    income = _sum(ln.totals.full_year_budget for ln in lines)
+    spent = _sum(ln.totals.spent for ln in lines)
+    closing = _sum(ln.totals.available for ln in lines)
     opening = 0
     income_total = income + opening
     expenditure_total = spent + closing
@@ -148,19 +148,19 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
         )
     ]
 
-    basic_spent = _sum(l.totals.spent for l in lines if l.nature.is_basic)
-    project_spent = _sum(l.totals.spent for l in lines if l.nature is Nature.PROJECT)
+    basic_spent = _sum(ln.totals.spent for ln in lines if ln.nature.is_basic)
+    project_spent = _sum(ln.totals.spent for ln in lines if ln.nature is Nature.PROJECT)
 
-    fiscal_income = _sum(l.totals.full_year_budget for l in fiscal)
-    fiscal_spent = _sum(l.totals.spent for l in fiscal)
-    fiscal_closing = _sum(l.totals.available for l in fiscal)
-    fiscal_initial = _sum(l.totals.initial for l in fiscal)
+    fiscal_income = _sum(ln.totals.full_year_budget for ln in fiscal)
+    fiscal_spent = _sum(ln.totals.spent for ln in fiscal)
+    fiscal_closing = _sum(ln.totals.available for ln in fiscal)
+    fiscal_initial = _sum(ln.totals.initial for ln in fiscal)
     fa_income_change = _change(fiscal_income, prior_amount("fiscal_appropriation_income_total"))
     fa_exp_change = _change(
         fiscal_spent + fiscal_closing, prior_amount("fiscal_appropriation_expenditure_total")
     )
 
-    gpb_spent = _sum(l.totals.spent for l in gpb)
+    gpb_spent = _sum(ln.totals.spent for ln in gpb)
     gpb_change = _change(gpb_spent, prior_amount("general_public_budget_expenditure"))
 
     item_spent: dict[str, int] = defaultdict(int)
@@ -181,6 +181,8 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     for item_code in sorted(item_spent):
         amount = item_spent[item_code]
         prior_item = prior_items.get(item_code, 0) if prior else None
+        change: str | None
+        change_pct: str | None
         if prior_item == 0:
             change, change_pct = W(amount), None  # a new item: nothing the year before
         else:
@@ -197,7 +199,7 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
             }
         )
 
-    gpb_basic = [l for l in gpb if l.nature.is_basic]
+    gpb_basic = [ln for ln in gpb if ln.nature.is_basic]
     personnel = _economic_spent(gpb_basic, PERSONNEL)
     public_operating = _economic_spent(gpb_basic, PUBLIC_OPERATING)
 
@@ -227,14 +229,16 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
         if size in (SupplierSize.MEDIUM, SupplierSize.SMALL, SupplierSize.MICRO)
     )
     micro_small = _sum(
-        a for (_, size), a in procurement.items() if size in (SupplierSize.SMALL, SupplierSize.MICRO)
+        a
+        for (_, size), a in procurement.items()
+        if size in (SupplierSize.SMALL, SupplierSize.MICRO)
     )
 
     def by_category(category: ProcurementCategory) -> str:
         return W(_sum(a for (c, _), a in procurement.items() if c == category))
 
     projects = project_rows(books, code, year)
-    project_lines = [l for l in lines if l.nature is Nature.PROJECT]
+    project_lines = [ln for ln in lines if ln.nature is Nature.PROJECT]
 
     return {
         "unit": unit_view.name,
@@ -243,8 +247,13 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
         "from exact amounts; percentages two decimals",
         "staff": {
             key: int(facts.get(key, 0))
-            for key in ("headcount", "in_service", "retired_before_1949_lixiu", "retired",
-                        "departments")
+            for key in (
+                "headcount",
+                "in_service",
+                "retired_before_1949_lixiu",
+                "retired",
+                "departments",
+            )
         },
         "overview": {
             "income_total": W(income_total),
@@ -309,7 +318,7 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
         ],
         "by_function_item": by_function_item,
         "basic_expenditure": {
-            "total": W(_sum(l.totals.spent for l in gpb_basic)),
+            "total": W(_sum(ln.totals.spent for ln in gpb_basic)),
             "personnel": W(_sum(personnel.values())),
             "public_operating": W(_sum(public_operating.values())),
             "personnel_items": [ECONOMIC_CODES[c] for c in sorted(personnel) if personnel[c]],
@@ -324,8 +333,14 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
             **{category.value: W(three.get(category.value, 0)) for category in ThreePublic},
             **{
                 key: int(facts.get(key, 0))
-                for key in ("vehicles_purchased", "vehicles_held", "overseas_groups",
-                            "overseas_persons", "reception_batches", "reception_persons")
+                for key in (
+                    "vehicles_purchased",
+                    "vehicles_held",
+                    "overseas_groups",
+                    "overseas_persons",
+                    "reception_batches",
+                    "reception_persons",
+                )
             },
             "budget": {
                 "total": W(budget_total),
@@ -334,10 +349,10 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
             "budget_to_final_variance_pct": P(three_total - budget_total, budget_total),
         },
         "government_fund_budget": _fund_budget(
-            [l for l in lines if l.fund_source is FundSource.GOVERNMENT_FUND]
+            [ln for ln in lines if ln.fund_source is FundSource.GOVERNMENT_FUND]
         ),
         "state_capital_budget": _fund_budget(
-            [l for l in lines if l.fund_source is FundSource.STATE_CAPITAL]
+            [ln for ln in lines if ln.fund_source is FundSource.STATE_CAPITAL]
         ),
         "office_operating_expenses": {
             "amount": W(office),
@@ -363,8 +378,8 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
         "performance_evaluation": {
             "projects_evaluated": len(projects),
             "classified_projects": sum(1 for p in projects if p.get("classified")),
-            "full_year_budget": W(_sum(l.totals.full_year_budget for l in project_lines)),
-            "executed": W(_sum(l.totals.spent for l in project_lines)),
+            "full_year_budget": W(_sum(ln.totals.full_year_budget for ln in project_lines)),
+            "executed": W(_sum(ln.totals.spent for ln in project_lines)),
         },
         "projects": projects,
     }

@@ -96,8 +96,10 @@ def render(report: dict[str, Any], *, title: str) -> str:
         out.append(LABELS.get(key, key))
         if isinstance(value, list) and value and isinstance(value[0], dict):
             flat = [
-                {k: (_cell(v) if isinstance(v, dict) and k != "funds" else v)
-                 for k, v in row.items()}
+                {
+                    k: (_cell(v) if isinstance(v, dict) and k != "funds" else v)
+                    for k, v in row.items()
+                }
                 for row in value
             ]
             if key == "projects":

@@ -26,10 +26,12 @@ POSTGRES_URL = os.environ.get(
 )
 # Hypothesis: a bounded profile for CI, a larger one for nightly runs
 # (HYPOTHESIS_PROFILE=nightly bash scripts/test).
-settings.register_profile("ci", max_examples=100, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("nightly", max_examples=2000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "nightly", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
@@ -39,8 +41,11 @@ def postgres_schema_url() -> Iterator[str]:
     """A PostgreSQL URL with a fresh schema of its own; the schema is dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
-        conn = psycopg.connect(POSTGRES_URL.replace("postgresql://", "postgresql://", 1),
-                               autocommit=True, connect_timeout=10)
+        conn = psycopg.connect(
+            POSTGRES_URL.replace("postgresql://", "postgresql://", 1),
+            autocommit=True,
+            connect_timeout=10,
+        )
     except psycopg.OperationalError as error:
         pytest.fail(f"PostgreSQL is required for this test and is not reachable: {error}")
     with conn:

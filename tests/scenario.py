@@ -25,8 +25,14 @@ def cmd(command_type: str, **fields: Any) -> dict[str, Any]:
         "posted_by": "clerk-a",
         "business_date": date(YEAR, 3, 1).isoformat(),
     }
-    if command_type in {"allocate_budget", "reduce_budget", "transfer_to_enterprise",
-                        "disburse", "claw_back", "reverse_entry"}:
+    if command_type in {
+        "allocate_budget",
+        "reduce_budget",
+        "transfer_to_enterprise",
+        "disburse",
+        "claw_back",
+        "reverse_entry",
+    }:
         base.update(unit=UNIT, year=YEAR, document_no=f"DOC-{_counter}")
     base.update(fields)
     return base
@@ -38,12 +44,34 @@ def setup_commands() -> list[dict[str, Any]]:
         cmd("register_unit", code=UNIT, name="测试局"),
         cmd("open_fiscal_year", unit=UNIT, year=YEAR),
         cmd("register_project", unit=UNIT, code="P1", name="项目一", implementing_units="某公司"),
-        cmd("open_budget_line", unit=UNIT, year=YEAR, line="L1", title="项目一", nature="project",
-            function_code="2150805", project="P1"),
-        cmd("open_budget_line", unit=UNIT, year=YEAR, line="B1", title="人员", nature="basic_personnel",
-            function_code="2010301"),
-        cmd("open_budget_line", unit=UNIT, year=YEAR, line="G1", title="公用", nature="basic_public",
-            function_code="2010301"),
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L1",
+            title="项目一",
+            nature="project",
+            function_code="2150805",
+            project="P1",
+        ),
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="B1",
+            title="人员",
+            nature="basic_personnel",
+            function_code="2010301",
+        ),
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="G1",
+            title="公用",
+            nature="basic_public",
+            function_code="2010301",
+        ),
     ]
 
 
@@ -64,8 +92,10 @@ class Scenario:
 
     def stored(self) -> list[tuple[int, str, bytes]]:
         """Every stored record: (notification id, topic, state bytes)."""
-        return [(n.id, n.topic, n.state) for n in
-                self.ledger.recorder.select_notifications(1, 1_000_000)]
+        return [
+            (n.id, n.topic, n.state)
+            for n in self.ledger.recorder.select_notifications(1, 1_000_000)
+        ]
 
     def new_events(self, since: int) -> list[Any]:
         return [e for _, e in self.ledger.read_events(start=since + 1)]

@@ -238,7 +238,9 @@ class BudgetLine(Aggregate):
             payee=payee,
             economic_code=economic_code,
             three_public=None if derived is None else derived.value,
-            procurement_category=None if procurement_category is None else procurement_category.value,
+            procurement_category=None
+            if procurement_category is None
+            else procurement_category.value,
             supplier_size=None if supplier_size is None else supplier_size.value,
             **meta,
         )

@@ -18,8 +18,14 @@ from ledger.money import (
 
 @pytest.mark.parametrize(
     ("text", "fen"),
-    [("1", 100), ("1234.56", 123456), ("0.01", 1), (" 1,000.5 ", 100050), (12, 1200),
-     (Decimal("3.10"), 310)],
+    [
+        ("1", 100),
+        ("1234.56", 123456),
+        ("0.01", 1),
+        (" 1,000.5 ", 100050),
+        (12, 1200),
+        (Decimal("3.10"), 310),
+    ],
 )
 def test_parse_yuan(text: object, fen: int) -> None:
     assert parse_yuan(text) == fen  # type: ignore[arg-type]
@@ -34,10 +40,20 @@ def test_parse_amount_in_wanyuan(text: str, fen: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "why"),
-    [("1.001", "more than two decimals"), ("-5", "negative"), ("0", "zero"),
-     ("abc", "not a number"), ("", "empty"), ("NaN", "not a finite"), ("Infinity", "not a finite"),
-     ("1e30", "absurdly large"), ("9" * 50, "far too long"), (1.5, "floating-point"),
-     (True, "not an amount"), ("0.0000001万", "more than six decimals")],
+    [
+        ("1.001", "more than two decimals"),
+        ("-5", "negative"),
+        ("0", "zero"),
+        ("abc", "not a number"),
+        ("", "empty"),
+        ("NaN", "not a finite"),
+        ("Infinity", "not a finite"),
+        ("1e30", "absurdly large"),
+        ("9" * 50, "far too long"),
+        (1.5, "floating-point"),
+        (True, "not an amount"),
+        ("0.0000001万", "more than six decimals"),
+    ],
 )
 def test_bad_amounts_are_rejected_with_a_reason(text: object, why: str) -> None:
     with pytest.raises(InvalidAmount, match=why):

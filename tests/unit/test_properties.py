@@ -32,8 +32,9 @@ PAY_CODES = {"L1": "30227", "B1": "30101", "G1": "30231"}
 
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["allocate", "reduce", "claw_back", "transfer", "disburse", "reverse",
-                         "retry"]),
+        st.sampled_from(
+            ["allocate", "reduce", "claw_back", "transfer", "disburse", "reverse", "retry"]
+        ),
         st.sampled_from(sorted(LINES)),
         st.integers(min_value=1, max_value=500_000),
         st.integers(min_value=0, max_value=10_000),
@@ -62,8 +63,9 @@ def build(kind: str, line: str, fen: int) -> tuple[dict[str, Any], str]:
         return cmd("claw_back", line=line, amount=amount), "ClawedBack"
     if kind == "transfer":
         return cmd("transfer_to_enterprise", line="L1", amount=amount, payee="企业"), "Transferred"
-    return cmd("disburse", line=line, amount=amount, payee="收款人",
-               economic_code=PAY_CODES[line]), "Disbursed"
+    return cmd(
+        "disburse", line=line, amount=amount, payee="收款人", economic_code=PAY_CODES[line]
+    ), "Disbursed"
 
 
 def check_conservation(books: Books, model: Model) -> None:
@@ -104,8 +106,9 @@ def test_any_sequence_conserves_money_and_replays_identically(
             if not model.entries:
                 continue
             target_id, target_line, target_kind, amount = model.entries[pick % len(model.entries)]
-            command = cmd("reverse_entry", line=target_line, reverses_command_id=target_id,
-                          reason="冲销")
+            command = cmd(
+                "reverse_entry", line=target_line, reverses_command_id=target_id, reason="冲销"
+            )
             if target_id in model.reversed:
                 expected: type[Exception] | None = NotReversible
             elif target_kind == "Allocated" and amount > model.available[target_line]:
@@ -115,10 +118,8 @@ def test_any_sequence_conserves_money_and_replays_identically(
             delta = -amount if target_kind == "Allocated" else amount
         else:
             command, target_kind = build(kind, line, fen)
-            if kind != "allocate" and fen > model.available[line]:
-                expected = Overspend
-            else:
-                expected = None
+            overspends = kind != "allocate" and fen > model.available[line]
+            expected = Overspend if overspends else None
             delta = fen if kind == "allocate" else -fen
 
         position = ledger.position()
@@ -162,6 +163,7 @@ def test_a_retried_command_never_writes_twice(amounts: list[int]) -> None:
             again = scenario.handler.handle(parse_command(dict(command)))
             assert again.events == first.events and again.status == "already_applied"
         assert ledger.position() == position
-    assert books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.top_ups + \
-        books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.initial == sum(amounts)
+    assert books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.top_ups + books_of(
+        ledger
+    ).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.initial == sum(amounts)
     ledger.close()

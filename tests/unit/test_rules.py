@@ -55,14 +55,28 @@ def rejected(books: Scenario, command: dict[str, Any], error: type[LedgerError])
 
 def test_allocation_records_who_when_why(books: Scenario) -> None:
     position = books.ledger.position()
-    result = books.when(cmd("allocate_budget", line="L1", amount="250.50", command_id="a-1",
-                            document_no="昌市财预〔2022〕9号", memo="追加", posted_by="王芳",
-                            business_date="2022-05-06"))
+    result = books.when(
+        cmd(
+            "allocate_budget",
+            line="L1",
+            amount="250.50",
+            command_id="a-1",
+            document_no="昌市财预〔2022〕9号",
+            memo="追加",
+            posted_by="王芳",
+            business_date="2022-05-06",
+        )
+    )
     (event,) = books.new_events(position)[:1]
     assert isinstance(event, BudgetLine.Allocated)
     assert (event.amount, event.initial) == (25_050, False)
-    assert (event.posted_by, event.business_date, event.document_no, event.memo,
-            event.command_id) == ("王芳", date(2022, 5, 6), "昌市财预〔2022〕9号", "追加", "a-1")
+    assert (
+        event.posted_by,
+        event.business_date,
+        event.document_no,
+        event.memo,
+        event.command_id,
+    ) == ("王芳", date(2022, 5, 6), "昌市财预〔2022〕9号", "追加", "a-1")
     assert event.timestamp.tzinfo is not None  # recorded time, distinct from business date
     assert result.available == "1250.50" and result.status == "applied"
 
@@ -72,14 +86,25 @@ def test_allocation_records_who_when_why(books: Scenario) -> None:
     [
         (lambda: cmd("reduce_budget", line="L1", amount="100"), BudgetLine.Reduced, "900.00"),
         (lambda: cmd("claw_back", line="L1", amount="100"), BudgetLine.ClawedBack, "900.00"),
-        (lambda: cmd("transfer_to_enterprise", line="L1", amount="1000", payee="特变电工股份有限公司"),
-         BudgetLine.TransferredToEnterprise, "0.00"),
-        (lambda: cmd("disburse", line="L1", amount="99.99", payee="某供应商",
-                     economic_code="30227"), BudgetLine.Disbursed, "900.01"),
+        (
+            lambda: cmd(
+                "transfer_to_enterprise", line="L1", amount="1000", payee="特变电工股份有限公司"
+            ),
+            BudgetLine.TransferredToEnterprise,
+            "0.00",
+        ),
+        (
+            lambda: cmd(
+                "disburse", line="L1", amount="99.99", payee="某供应商", economic_code="30227"
+            ),
+            BudgetLine.Disbursed,
+            "900.01",
+        ),
     ],
 )
-def test_money_events(books: Scenario, command: Callable[[], dict[str, Any]],
-                      event_type: type, available: str) -> None:
+def test_money_events(
+    books: Scenario, command: Callable[[], dict[str, Any]], event_type: type, available: str
+) -> None:
     position = books.ledger.position()
     result = books.when(command())
     events = books.new_events(position)
@@ -98,8 +123,11 @@ def test_vehicle_running_costs_are_a_three_public_expense(books: Scenario) -> No
 
 
 def test_no_line_goes_below_zero(books: Scenario) -> None:
-    message = rejected(books, cmd("disburse", line="L1", amount="1000.01", payee="X",
-                                  economic_code="30201"), Overspend)
+    message = rejected(
+        books,
+        cmd("disburse", line="L1", amount="1000.01", payee="X", economic_code="30201"),
+        Overspend,
+    )
     assert "only 1000.00 yuan is available" in message
     rejected(books, cmd("reduce_budget", line="B1", amount="500.01"), Overspend)
     rejected(books, cmd("claw_back", line="G1", amount="300.01"), Overspend)
@@ -130,68 +158,179 @@ def test_bad_postings_are_rejected_and_change_nothing(
 
 
 def test_codes_must_exist(books: Scenario) -> None:
-    rejected(books, cmd("disburse", line="L1", amount="1", payee="X", economic_code="39998"),
-             UnknownCode)
-    rejected(books, cmd("open_budget_line", unit=UNIT, year=YEAR, line="L9", title="t",
-                        nature="project", function_code="2019999", project="P1"), UnknownCode)
-    rejected(books, cmd("open_budget_line", unit=UNIT, year=YEAR, line="L9", title="t",
-                        nature="project", function_code="2150805", project="P9"), UnknownProject)
-    rejected(books, cmd("open_budget_line", unit=UNIT, year=YEAR, line="L9", title="t",
-                        nature="project", function_code="2150805", fund_source="lottery"),
-             InvalidInput)
+    rejected(
+        books, cmd("disburse", line="L1", amount="1", payee="X", economic_code="39998"), UnknownCode
+    )
+    rejected(
+        books,
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L9",
+            title="t",
+            nature="project",
+            function_code="2019999",
+            project="P1",
+        ),
+        UnknownCode,
+    )
+    rejected(
+        books,
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L9",
+            title="t",
+            nature="project",
+            function_code="2150805",
+            project="P9",
+        ),
+        UnknownProject,
+    )
+    rejected(
+        books,
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L9",
+            title="t",
+            nature="project",
+            function_code="2150805",
+            fund_source="lottery",
+        ),
+        InvalidInput,
+    )
 
 
 def test_purpose_of_the_line_limits_what_it_pays(books: Scenario) -> None:
-    rejected(books, cmd("disburse", line="B1", amount="1", payee="X", economic_code="30201"),
-             NatureMismatch)
-    rejected(books, cmd("disburse", line="G1", amount="1", payee="X", economic_code="30101"),
-             NatureMismatch)
-    rejected(books, cmd("transfer_to_enterprise", line="B1", amount="1", payee="X"),
-             NatureMismatch)
-    rejected(books, cmd("transfer_to_enterprise", line="L1", amount="1", payee="X",
-                        economic_code="30201"), NatureMismatch)
-    rejected(books, cmd("disburse", line="L1", amount="1", payee="X", economic_code="31299"),
-             NatureMismatch)
-    rejected(books, cmd("disburse", line="G1", amount="1", payee="X", economic_code="30201",
-                        three_public="official_reception"), NatureMismatch)
-    rejected(books, cmd("disburse", line="G1", amount="1", payee="X", economic_code="30201",
-                        procurement_category="goods"), NatureMismatch)
-    rejected(books, cmd("open_budget_line", unit=UNIT, year=YEAR, line="L9", title="t",
-                        nature="project", function_code="2150805"), NatureMismatch)
+    rejected(
+        books,
+        cmd("disburse", line="B1", amount="1", payee="X", economic_code="30201"),
+        NatureMismatch,
+    )
+    rejected(
+        books,
+        cmd("disburse", line="G1", amount="1", payee="X", economic_code="30101"),
+        NatureMismatch,
+    )
+    rejected(books, cmd("transfer_to_enterprise", line="B1", amount="1", payee="X"), NatureMismatch)
+    rejected(
+        books,
+        cmd("transfer_to_enterprise", line="L1", amount="1", payee="X", economic_code="30201"),
+        NatureMismatch,
+    )
+    rejected(
+        books,
+        cmd("disburse", line="L1", amount="1", payee="X", economic_code="31299"),
+        NatureMismatch,
+    )
+    rejected(
+        books,
+        cmd(
+            "disburse",
+            line="G1",
+            amount="1",
+            payee="X",
+            economic_code="30201",
+            three_public="official_reception",
+        ),
+        NatureMismatch,
+    )
+    rejected(
+        books,
+        cmd(
+            "disburse",
+            line="G1",
+            amount="1",
+            payee="X",
+            economic_code="30201",
+            procurement_category="goods",
+        ),
+        NatureMismatch,
+    )
+    rejected(
+        books,
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L9",
+            title="t",
+            nature="project",
+            function_code="2150805",
+        ),
+        NatureMismatch,
+    )
 
 
 def test_things_are_created_once(books: Scenario) -> None:
     rejected(books, cmd("register_unit", code=UNIT, name="again"), AlreadyExists)
     rejected(books, cmd("open_fiscal_year", unit=UNIT, year=YEAR), AlreadyExists)
-    rejected(books, cmd("open_budget_line", unit=UNIT, year=YEAR, line="L1", title="t",
-                        nature="project", function_code="2150805", project="P1"), AlreadyExists)
+    rejected(
+        books,
+        cmd(
+            "open_budget_line",
+            unit=UNIT,
+            year=YEAR,
+            line="L1",
+            title="t",
+            nature="project",
+            function_code="2150805",
+            project="P1",
+        ),
+        AlreadyExists,
+    )
 
 
 # --- reversal -------------------------------------------------------------------
 
 
 def test_reversal_undoes_an_entry_and_keeps_the_original(books: Scenario) -> None:
-    books.given(cmd("disburse", line="L1", amount="400", payee="X", economic_code="30227",
-                    command_id="pay-1"))
+    books.given(
+        cmd(
+            "disburse",
+            line="L1",
+            amount="400",
+            payee="X",
+            economic_code="30227",
+            command_id="pay-1",
+        )
+    )
     position = books.ledger.position()
-    result = books.when(cmd("reverse_entry", line="L1", reverses_command_id="pay-1",
-                            reason="重复录入"))
+    result = books.when(
+        cmd("reverse_entry", line="L1", reverses_command_id="pay-1", reason="重复录入")
+    )
     assert result.available == "1000.00"
     (event,) = books.new_events(position)[:1]
     assert isinstance(event, BudgetLine.EntryReversed)
     assert (event.reverses_command_id, event.reversed_kind, event.amount) == (
-        "pay-1", "Disbursed", 40_000)
-    rejected(books, cmd("reverse_entry", line="L1", reverses_command_id="pay-1", reason="again"),
-             NotReversible)
-    rejected(books, cmd("reverse_entry", line="L1", reverses_command_id="nope", reason="?"),
-             NotReversible)
+        "pay-1",
+        "Disbursed",
+        40_000,
+    )
+    rejected(
+        books,
+        cmd("reverse_entry", line="L1", reverses_command_id="pay-1", reason="again"),
+        NotReversible,
+    )
+    rejected(
+        books,
+        cmd("reverse_entry", line="L1", reverses_command_id="nope", reason="?"),
+        NotReversible,
+    )
 
 
 def test_an_allocation_already_spent_cannot_be_reversed(books: Scenario) -> None:
-    books.given(cmd("allocate_budget", line="G1", amount="100", command_id="alloc-g"),
-                cmd("disburse", line="G1", amount="350", payee="X", economic_code="30201"))
-    rejected(books, cmd("reverse_entry", line="G1", reverses_command_id="alloc-g", reason="x"),
-             Overspend)
+    books.given(
+        cmd("allocate_budget", line="G1", amount="100", command_id="alloc-g"),
+        cmd("disburse", line="G1", amount="350", payee="X", economic_code="30201"),
+    )
+    rejected(
+        books, cmd("reverse_entry", line="G1", reverses_command_id="alloc-g", reason="x"), Overspend
+    )
 
 
 # --- idempotency ----------------------------------------------------------------

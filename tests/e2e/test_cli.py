@@ -1,0 +1,248 @@
+"""The CLI as a person drives it: a real ``fundflow`` process, a real store."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import postgres_schema_url
+from tests.published import unexplained_differences
+
+UNIT = "昌吉市商务和工业信息化局"
+FUNDFLOW = shutil.which("fundflow", path=str(Path(sys.executable).parent)) or "fundflow"
+
+
+class Cli:
+    def __init__(self, workdir: Path, database_url: str | None = None) -> None:
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
+        self.env["FUNDFLOW_DATA_DIR"] = str(workdir / "data")
+        if database_url:
+            self.env["FUNDFLOW_DATABASE_URL"] = database_url
+        self.workdir = workdir
+
+    def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [FUNDFLOW, *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if ok:
+            assert done.returncode == 0, done.stderr
+        return done
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path)
+
+
+@pytest.fixture
+def pg_cli(tmp_path: Path) -> Iterator[Cli]:
+    for url in postgres_schema_url():
+        yield Cli(tmp_path, url)
+
+
+def test_demo_then_report_matches_the_published_figures(cli: Cli, published_path: Path) -> None:
+    demo = cli("demo", "--format", "json")
+    assert (cli.workdir / "data" / "fundflow.sqlite3").exists()
+    published = json.loads(published_path.read_text(encoding="utf-8"))
+    assert unexplained_differences(published, json.loads(demo.stdout)) == {}
+
+    report = cli("report", "final-accounts", "--unit", UNIT, "--year", "2022", "--format", "json")
+    assert json.loads(report.stdout) == json.loads(demo.stdout)
+
+    again = cli("demo", "--format", "json")  # running the demo twice writes nothing twice
+    assert json.loads(again.stdout) == json.loads(demo.stdout)
+    assert "0 applied, 339 already applied" in again.stderr
+
+
+def test_reports_for_people(cli: Cli) -> None:
+    table = cli("demo").stdout
+    assert "收入总计: 11050.74" in table and "人员经费: 710.81" in table
+    execution = cli("report", "execution", "--unit", UNIT, "--year", "2022").stdout
+    assert "招商引资工作经费" in execution and "26.08" in execution
+    balances = json.loads(
+        cli("report", "balances", "--unit", "CJ-SWGXJ", "--year", "2022", "--format", "json").stdout
+    )
+    assert balances["total_balance_wanyuan"] == "0.00"
+    before = json.loads(
+        cli(
+            "report",
+            "execution",
+            "--unit",
+            UNIT,
+            "--year",
+            "2022",
+            "--as-of",
+            "2022-06-30",
+            "--format",
+            "json",
+        ).stdout
+    )
+    names = {p["name"]: p["funds"]["total"] for p in before["projects"]}
+    assert names["招商引资工作经费"]["full_year_budget"] == "30.00"
+    assert names["2022年中央财政县域商业体系建设项目资金"]["full_year_budget"] == "0.00"  # August
+
+
+def test_posting_by_hand(cli: Cli) -> None:
+    common = ["--unit", "U9", "--year", "2024", "--date", "2024-02-01"]
+    cli("post", "register-unit", "--code", "U9", "--name", "示例局", "--date", "2024-01-01")
+    cli("post", "open-year", "--unit", "U9", "--year", "2024", "--date", "2024-01-01")
+    cli(
+        "post",
+        "open-line",
+        *common,
+        "--line",
+        "G1",
+        "--title",
+        "公用经费",
+        "--nature",
+        "basic_public",
+        "--function-code",
+        "2010301",
+    )
+    cli(
+        "post",
+        "allocate",
+        *common,
+        "--line",
+        "G1",
+        "--amount",
+        "1.5万",
+        "--document-no",
+        "昌市财预〔2024〕1号",
+        "--command-id",
+        "a1",
+    )
+    retry = cli(
+        "post",
+        "allocate",
+        *common,
+        "--line",
+        "G1",
+        "--amount",
+        "15000.00",
+        "--document-no",
+        "昌市财预〔2024〕1号",
+        "--command-id",
+        "a1",
+    )
+    assert json.loads(retry.stdout)["status"] == "already_applied"
+    paid = cli(
+        "post",
+        "disburse",
+        *common,
+        "--line",
+        "G1",
+        "--amount",
+        "4300",
+        "--payee",
+        "加油站",
+        "--economic-code",
+        "30231",
+        "--document-no",
+        "记-1",
+    )
+    assert json.loads(paid.stdout)["available"] == "10700.00"
+
+    refused = cli(
+        "post",
+        "disburse",
+        *common,
+        "--line",
+        "G1",
+        "--amount",
+        "20000",
+        "--payee",
+        "X",
+        "--economic-code",
+        "30201",
+        "--document-no",
+        "记-2",
+        ok=False,
+    )
+    assert refused.returncode == 1
+    assert (
+        "rejected (overspend)" in refused.stderr and "10700.00 yuan is available" in refused.stderr
+    )
+    bad = cli(
+        "post",
+        "allocate",
+        *common,
+        "--line",
+        "G1",
+        "--amount",
+        "12.345",
+        "--document-no",
+        "d",
+        ok=False,
+    )
+    assert bad.returncode == 1 and "more than two decimals" in bad.stderr
+
+
+def test_import_reports_each_line_and_stops_at_the_first_bad_one(cli: Cli) -> None:
+    good = {
+        "type": "register_unit",
+        "command_id": "i-1",
+        "posted_by": "clerk",
+        "business_date": "2024-01-01",
+        "code": "U7",
+        "name": "导入局",
+    }
+    bad = {
+        "type": "open_fiscal_year",
+        "command_id": "i-2",
+        "posted_by": "clerk",
+        "business_date": "2024-01-01",
+        "unit": "U8",
+        "year": 2024,
+    }
+    path = cli.workdir / "in.jsonl"
+    path.write_text(
+        json.dumps(good, ensure_ascii=False) + "\n" + json.dumps(bad) + "\n" + "{not json\n",
+        encoding="utf-8",
+    )
+    done = cli("import", str(path), ok=False)
+    assert done.returncode == 1
+    assert "line 1: applied" in done.stdout
+    assert "line 2 rejected (unknown_unit): unit U8 is not registered" in done.stderr
+
+    gbk = cli.workdir / "gbk.jsonl"
+    gbk.write_bytes(json.dumps({**good, "command_id": "i-9"}, ensure_ascii=False).encode("gbk"))
+    done = cli("import", str(gbk), ok=False)
+    assert "not UTF-8" in done.stderr
+
+
+@pytest.mark.postgres
+def test_demo_on_postgresql(pg_cli: Cli, published_path: Path) -> None:
+    demo = pg_cli("demo", "--format", "json")
+    published = json.loads(published_path.read_text(encoding="utf-8"))
+    assert unexplained_differences(published, json.loads(demo.stdout)) == {}
+    assert not (pg_cli.workdir / "data").exists()
+
+
+def test_the_readme_import_example_imports(cli: Cli) -> None:
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    lines = [
+        ln for ln in readme.read_text(encoding="utf-8").splitlines() if ln.startswith('{"type"')
+    ]
+    assert len(lines) >= 8
+    path = cli.workdir / "readme.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = cli("import", str(path))
+    assert f"{len(lines)} applied" in done.stdout
+    balances = json.loads(
+        cli("report", "balances", "--unit", "U9", "--year", "2024", "--format", "json").stdout
+    )
+    assert balances["lines"][0]["balance"] == "239000.00"  # 300000 − 60000 − 1000
