@@ -298,7 +298,7 @@ AnyCommand = Annotated[
     Field(discriminator="type"),
 ]
 
-_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)  # type: ignore[arg-type]
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
 
 
 def _problems(
