@@ -106,6 +106,17 @@ class Books:
                 f"fiscal year {year} of unit {unit_code} has not been opened"
             ) from None
 
+    def balances_by_account_kind(self) -> dict[str, int]:
+        """Sum of the double-entry accounts by kind: issued, returned, available, paid.
+
+        Money is conserved when they sum to zero: what left the bureau (−issued) is
+        available on a line, paid out, or returned.
+        """
+        kinds = dict.fromkeys(("issued", "returned", "available", "paid"), 0)
+        for account, balance in self.accounts.items():
+            kinds[account.rsplit(":", 1)[1]] += balance
+        return kinds
+
     def lines_of(self, unit_code: str, year: int) -> list[LineView]:
         """The unit's lines of that year, in the order they were opened."""
         return [ln for ln in self.lines.values() if ln.unit_code == unit_code and ln.year == year]

@@ -91,11 +91,21 @@ def test_the_clawed_back_projects_show_their_original_budgets_before_the_clawbac
 
 
 def test_double_entry_accounts_balance_after_the_seed(seeded: Ledger) -> None:
-    books = books_of(seeded)
-    assert sum(books.accounts.values()) == 0
-    issued = -sum(v for k, v in books.accounts.items() if k.endswith(":issued"))
-    returned = sum(v for k, v in books.accounts.items() if k.endswith(":returned"))
-    paid = sum(v for k, v in books.accounts.items() if k.endswith(":paid"))
-    available = sum(v for k, v in books.accounts.items() if k.endswith(":available"))
-    assert issued == paid + returned + available
-    assert returned == 51_800_00  # 3.92万 + 1.26万 = 51,800 yuan, in fen
+    kinds = books_of(seeded).balances_by_account_kind()
+    assert sum(kinds.values()) == 0
+    assert kinds["returned"] == 51_800_00  # 3.92万 + 1.26万 = 51,800 yuan, in fen
+    assert kinds["available"] == 0
+    assert kinds["paid"] == 110_507_449_00  # 11050.74万: everything executed
+    assert -kinds["issued"] == kinds["paid"] + kinds["returned"]
+
+
+def test_reports_as_of_a_log_position(seeded: Ledger) -> None:
+    """What the books said just before the two clawbacks were recorded (the last two events
+    of the seed, each followed by its command record)."""
+    last = seeded.position()
+    positions = [pos for pos, _ in seeded.read_events()]
+    before = execution_report(books_of(seeded, as_of_position=positions[-5]), UNIT, 2022)
+    projects = {p["name"]: p["funds"]["total"] for p in before["projects"]}
+    assert projects["招商引资工作经费"]["full_year_budget"] == "30.00"
+    assert projects["业务经费"]["full_year_budget"] == "10.00"
+    assert books_of(seeded, as_of_position=last).position == last

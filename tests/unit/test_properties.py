@@ -70,11 +70,8 @@ def build(kind: str, line: str, fen: int) -> tuple[dict[str, Any], str]:
 
 def check_conservation(books: Books, model: Model) -> None:
     assert sum(books.accounts.values()) == 0
-    issued = -sum(v for k, v in books.accounts.items() if k.endswith(":issued"))
-    returned = sum(v for k, v in books.accounts.items() if k.endswith(":returned"))
-    paid = sum(v for k, v in books.accounts.items() if k.endswith(":paid"))
-    available = sum(v for k, v in books.accounts.items() if k.endswith(":available"))
-    assert issued == paid + returned + available
+    kinds = books.balances_by_account_kind()
+    assert -kinds["issued"] == kinds["paid"] + kinds["returned"] + kinds["available"]
     by_code = {line.code: line for line in books.lines.values()}
     for code, expected in model.available.items():
         assert expected >= 0
