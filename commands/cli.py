@@ -4,39 +4,37 @@ print the result or the clerk-readable reason it was rejected (exit status 1).""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import uuid
 from datetime import date
+from enum import Enum
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
+from commands.closing import close_year
 from commands.handlers import CommandHandler, CommandResult
 from commands.importer import import_file
 from commands.models import (
-    AllocateBudget,
     AnyCommand,
-    ClawBack,
-    Disburse,
-    OpenBudgetLine,
-    OpenFiscalYear,
-    ReduceBudget,
-    RegisterProject,
-    RegisterUnit,
-    ReverseEntry,
-    TransferToEnterprise,
     parse_command,
 )
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature, ThreePublic
+from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import LedgerError
 from ledger.logging import configure_logging
+from ledger.money import yuan_str
+from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
 from projections.balances import balances_report
 from projections.books import books_of
+from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.text import render
@@ -79,6 +77,10 @@ def _ledger(database_url: str | None) -> Ledger:
     return build_ledger(_settings(database_url))
 
 
+def _actor(settings: Settings, role: Role | None = None, user: str | None = None) -> Actor:
+    return Actor(user or settings.user, role or settings.role)
+
+
 def _fail(error: LedgerError) -> typer.Exit:
     typer.echo(f"rejected ({error.code}): {error.message}", err=True)
     return typer.Exit(1)
@@ -89,10 +91,12 @@ def _print_result(result: CommandResult) -> None:
 
 
 def _post(database_url: str | None, data: dict[str, Any]) -> None:
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
         command: AnyCommand = parse_command({k: v for k, v in data.items() if v is not None})
-        result = CommandHandler(ledger).handle(command)
+        actor = _actor(settings, user=command.posted_by)
+        result = CommandHandler(ledger, actor=actor).handle(command)
     except LedgerError as error:
         raise _fail(error) from None
     finally:
@@ -188,13 +192,18 @@ def report_balances(
 
 # --- import and demo ----------------------------------------------------------
 
+RoleOption = Annotated[
+    Role | None,
+    typer.Option("--role", help="Act in this role (default: FUNDFLOW_ROLE, else clerk)."),
+]
 
-def _import(ledger: Ledger, path: Path, *, quiet: bool) -> None:
+
+def _import(ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM) -> None:
     def show(number: int, result: CommandResult) -> None:
         if not quiet:
             typer.echo(f"line {number}: {result.status}: {result.message}")
 
-    outcome = import_file(CommandHandler(ledger), path, on_result=show)
+    outcome = import_file(CommandHandler(ledger, actor=actor), path, on_result=show)
     typer.echo(
         f"{outcome.applied} applied, {outcome.already_applied} already applied"
         + ("" if outcome.ok else f", stopped at line {outcome.failed_line}"),
@@ -213,12 +222,14 @@ def _import(ledger: Ledger, path: Path, *, quiet: bool) -> None:
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     quiet: Annotated[bool, typer.Option("--quiet", help="Only print the summary.")] = False,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Post every command of a JSON Lines file; stop at the first rejected line."""
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
-        _import(ledger, file, quiet=quiet)
+        _import(ledger, file, quiet=quiet, actor=_actor(settings, role))
     finally:
         ledger.close()
 
@@ -246,6 +257,8 @@ def demo(
 
 
 # --- posting ------------------------------------------------------------------
+# Each command's parameters are named as the fields of its command model, so that
+# the options a person types become the command unchanged.
 
 CommandIdOption = Annotated[
     str | None,
@@ -257,37 +270,41 @@ DocOption = Annotated[str, typer.Option("--document-no", help="文号 / 凭证�
 MemoOption = Annotated[str, typer.Option("--memo")]
 LineOption = Annotated[str, typer.Option("--line", help="Budget line code.")]
 AmountOption = Annotated[str, typer.Option("--amount", help="Yuan (1234.56) or 万元 (26.08万).")]
+AdjustmentOption = Annotated[
+    str | None,
+    typer.Option(
+        "--adjustment-reason",
+        help="Correcting entry into a closed year (closer role, adjustment period).",
+    ),
+]
+Text = Annotated[str, typer.Option()]
 
 
-def _common(command_id: str | None, posted_by: str | None, business_date: str) -> dict[str, Any]:
-    return {
-        "command_id": command_id or f"cli-{uuid.uuid4()}",
-        "posted_by": posted_by or "clerk",
-        "business_date": business_date,
-    }
+def _submit(command_type: str, params: dict[str, Any]) -> None:
+    """Build the command from a posting function's parameters and post it."""
+    database_url = params.pop("database_url", None)
+    data: dict[str, Any] = {"type": command_type}
+    for key, value in params.items():
+        if value is None:
+            continue
+        data[key] = value.value if isinstance(value, Enum) else value
+    data.setdefault("command_id", f"cli-{uuid.uuid4()}")
+    data.setdefault("posted_by", os.environ.get("FUNDFLOW_USER") or "clerk")
+    _post(database_url, data)
 
 
 @post_app.command("register-unit")
 def post_register_unit(
-    code: Annotated[str, typer.Option()],
-    name: Annotated[str, typer.Option()],
+    code: Text,
+    name: Text,
     business_date: DateOption,
     kind: Annotated[str, typer.Option(help="administrative or institution")] = "administrative",
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Register a budget unit."""
-    _post(
-        database_url,
-        {
-            "type": RegisterUnit.model_fields["type"].default,
-            "code": code,
-            "name": name,
-            "kind": kind,
-            **_common(command_id, posted_by, business_date),
-        },
-    )
+    """Register a budget unit (admin)."""
+    _submit("register_unit", locals())
 
 
 @post_app.command("open-year")
@@ -299,43 +316,25 @@ def post_open_year(
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Open a unit's fiscal year."""
-    _post(
-        database_url,
-        {
-            "type": OpenFiscalYear.model_fields["type"].default,
-            "unit": unit,
-            "year": year,
-            **_common(command_id, posted_by, business_date),
-        },
-    )
+    """Open a unit's fiscal year (admin)."""
+    _submit("open_fiscal_year", locals())
 
 
 @post_app.command("register-project")
 def post_register_project(
     unit: UnitOption,
-    code: Annotated[str, typer.Option()],
-    name: Annotated[str, typer.Option()],
+    code: Text,
+    name: Text,
     business_date: DateOption,
-    implementing_units: Annotated[str, typer.Option()] = "",
+    implementing_units: Text = "",
     classified: Annotated[bool, typer.Option("--classified")] = False,
+    final_year: Annotated[int | None, typer.Option(help="Last year of the project.")] = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a project."""
-    _post(
-        database_url,
-        {
-            "type": RegisterProject.model_fields["type"].default,
-            "unit": unit,
-            "code": code,
-            "name": name,
-            "implementing_units": implementing_units,
-            "classified": classified,
-            **_common(command_id, posted_by, business_date),
-        },
-    )
+    _submit("register_project", locals())
 
 
 @post_app.command("open-line")
@@ -343,9 +342,9 @@ def post_open_line(
     unit: UnitOption,
     year: YearOption,
     line: LineOption,
-    title: Annotated[str, typer.Option()],
+    title: Text,
     nature: Annotated[Nature, typer.Option()],
-    function_code: Annotated[str, typer.Option()],
+    function_code: Text,
     business_date: DateOption,
     fund_source: Annotated[FundSource, typer.Option()] = FundSource.GENERAL_PUBLIC_BUDGET,
     project: Annotated[str | None, typer.Option()] = None,
@@ -354,47 +353,7 @@ def post_open_line(
     database_url: DatabaseOption = None,
 ) -> None:
     """Open a budget line."""
-    _post(
-        database_url,
-        {
-            "type": OpenBudgetLine.model_fields["type"].default,
-            "unit": unit,
-            "year": year,
-            "line": line,
-            "title": title,
-            "nature": nature.value,
-            "function_code": function_code,
-            "fund_source": fund_source.value,
-            "project": project,
-            **_common(command_id, posted_by, business_date),
-        },
-    )
-
-
-def _money(
-    command_type: str,
-    unit: str,
-    year: int,
-    line: str,
-    amount: str,
-    business_date: str,
-    document_no: str,
-    memo: str,
-    command_id: str | None,
-    posted_by: str | None,
-    **extra: Any,
-) -> dict[str, Any]:
-    return {
-        "type": command_type,
-        "unit": unit,
-        "year": year,
-        "line": line,
-        "amount": amount,
-        "document_no": document_no,
-        "memo": memo,
-        **_common(command_id, posted_by, business_date),
-        **extra,
-    }
+    _submit("open_budget_line", locals())
 
 
 @post_app.command("allocate")
@@ -407,27 +366,13 @@ def post_allocate(
     document_no: DocOption,
     initial: Annotated[bool, typer.Option("--initial", help="年初预算数")] = False,
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """下达 / 追加: allocate money to a line."""
-    _post(
-        database_url,
-        _money(
-            AllocateBudget.model_fields["type"].default,
-            unit,
-            year,
-            line,
-            amount,
-            business_date,
-            document_no,
-            memo,
-            command_id,
-            posted_by,
-            initial=initial,
-        ),
-    )
+    _submit("allocate_budget", locals())
 
 
 @post_app.command("reduce")
@@ -439,26 +384,13 @@ def post_reduce(
     business_date: DateOption,
     document_no: DocOption,
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """追减: lower a line."""
-    _post(
-        database_url,
-        _money(
-            ReduceBudget.model_fields["type"].default,
-            unit,
-            year,
-            line,
-            amount,
-            business_date,
-            document_no,
-            memo,
-            command_id,
-            posted_by,
-        ),
-    )
+    _submit("reduce_budget", locals())
 
 
 @post_app.command("transfer")
@@ -467,33 +399,18 @@ def post_transfer(
     year: YearOption,
     line: LineOption,
     amount: AmountOption,
-    payee: Annotated[str, typer.Option()],
+    payee: Text,
     business_date: DateOption,
     document_no: DocOption,
-    economic_code: Annotated[str, typer.Option()] = "31299",
+    economic_code: Text = "31299",
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """拨付: transfer project money to an enterprise."""
-    _post(
-        database_url,
-        _money(
-            TransferToEnterprise.model_fields["type"].default,
-            unit,
-            year,
-            line,
-            amount,
-            business_date,
-            document_no,
-            memo,
-            command_id,
-            posted_by,
-            payee=payee,
-            economic_code=economic_code,
-        ),
-    )
+    _submit("transfer_to_enterprise", locals())
 
 
 @post_app.command("disburse")
@@ -502,35 +419,19 @@ def post_disburse(
     year: YearOption,
     line: LineOption,
     amount: AmountOption,
-    payee: Annotated[str, typer.Option()],
-    economic_code: Annotated[str, typer.Option()],
+    payee: Text,
+    economic_code: Text,
     business_date: DateOption,
     document_no: DocOption,
     three_public: Annotated[ThreePublic | None, typer.Option()] = None,
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """支付: pay from a line."""
-    _post(
-        database_url,
-        _money(
-            Disburse.model_fields["type"].default,
-            unit,
-            year,
-            line,
-            amount,
-            business_date,
-            document_no,
-            memo,
-            command_id,
-            posted_by,
-            payee=payee,
-            economic_code=economic_code,
-            three_public=None if three_public is None else three_public.value,
-        ),
-    )
+    _submit("disburse", locals())
 
 
 @post_app.command("claw-back")
@@ -541,27 +442,17 @@ def post_claw_back(
     amount: AmountOption,
     business_date: DateOption,
     document_no: DocOption,
+    from_carryover: Annotated[
+        bool, typer.Option("--from-carryover", help="Takes back last year's carryover.")
+    ] = False,
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """财政收回: the finance bureau takes back unspent money."""
-    _post(
-        database_url,
-        _money(
-            ClawBack.model_fields["type"].default,
-            unit,
-            year,
-            line,
-            amount,
-            business_date,
-            document_no,
-            memo,
-            command_id,
-            posted_by,
-        ),
-    )
+    _submit("claw_back", locals())
 
 
 @post_app.command("reverse")
@@ -569,30 +460,140 @@ def post_reverse(
     unit: UnitOption,
     year: YearOption,
     line: LineOption,
-    reverses: Annotated[str, typer.Option("--reverses", help="Command id of the posting to undo.")],
-    reason: Annotated[str, typer.Option()],
+    reverses_command_id: Annotated[
+        str, typer.Option("--reverses", help="Command id of the posting to undo.")
+    ],
+    reason: Text,
     business_date: DateOption,
     document_no: DocOption,
     memo: MemoOption = "",
+    adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """红字冲销: reverse an earlier posting of a line."""
-    _post(
-        database_url,
-        {
-            "type": ReverseEntry.model_fields["type"].default,
-            "unit": unit,
-            "year": year,
-            "line": line,
-            "reverses_command_id": reverses,
-            "reason": reason,
-            "document_no": document_no,
-            "memo": memo,
-            **_common(command_id, posted_by, business_date),
-        },
+    _submit("reverse_entry", locals())
+
+
+# --- year-end ---------------------------------------------------------------------
+
+
+@app.command("close-year")
+def close_year_command(
+    unit: UnitOption,
+    year: YearOption,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            exists=True,
+            dir_okay=False,
+            help="Closing policy file (default: the packaged default-policy.toml).",
+        ),
+    ] = None,
+    role: RoleOption = None,
+    posted_by: PostedByOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """年终结账: carry over or lapse every unspent balance, lock the year, open the next.
+    Safe to run again: a killed close resumes and completes exactly once."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    kill_after = settings.fault_kill_after_steps
+
+    def after_step(steps: int) -> None:
+        if kill_after is not None and steps >= kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    try:
+        report = close_year(
+            ledger,
+            settings.effective_database_url,
+            unit,
+            year,
+            policy=load_policy(policy),
+            actor=_actor(settings, role, posted_by),
+            after_step=after_step,
+        )
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    if report.already_closed:
+        typer.echo(
+            f"{year} of {report.unit} is already closed "
+            f"(adjustments until {report.adjustment_until}); nothing to do"
+        )
+        return
+    for outcome in report.lines:
+        if outcome.amount:
+            typer.echo(
+                f"{outcome.line}: {outcome.outcome.value} {yuan_str(outcome.amount)} "
+                f"yuan ({outcome.rule})"
+            )
+    typer.echo(
+        f"{year} of {report.unit} closed{' (resumed)' if report.resumed else ''}: "
+        f"{yuan_str(report.carried_over)} yuan carried over to {year + 1}, "
+        f"{yuan_str(report.lapsed)} yuan lapsed to the finance bureau; "
+        f"correcting entries until {report.adjustment_until}"
     )
+
+
+@app.command("reopen-year")
+def reopen_year_command(
+    unit: UnitOption,
+    year: YearOption,
+    reason: Text,
+    business_date: DateOption,
+    role: RoleOption = None,
+    posted_by: PostedByOption = None,
+    command_id: CommandIdOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Reopen a closed year (admin, with a reason). Rare: every reopening is an event."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    try:
+        command = parse_command(
+            {
+                "type": "reopen_fiscal_year",
+                "unit": unit,
+                "year": year,
+                "reason": reason,
+                "business_date": business_date,
+                "posted_by": posted_by or settings.user,
+                "command_id": command_id or f"cli-{uuid.uuid4()}",
+            }
+        )
+        result = CommandHandler(ledger, actor=_actor(settings, role, posted_by)).handle(command)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    _print_result(result)
+
+
+@app.command("check")
+def check_command(
+    unit: UnitOption,
+    year: YearOption,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Verify every identity of the year's accounts; name any that fail (exit status 1)."""
+    ledger = _ledger(database_url)
+    try:
+        checks = check_year(books_of(ledger), unit, year)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    failed = [c for c in checks if not c.ok]
+    for check in failed:
+        typer.echo(f"FAILED {check.name}: {check.detail}")
+    typer.echo(f"{len(checks) - len(failed)} of {len(checks)} identities hold for {year}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 import structlog
@@ -21,8 +22,10 @@ from commands.models import (
     AllocateBudget,
     AnyCommand,
     ClawBack,
+    CloseLine,
     Command,
     Disburse,
+    FinishClosing,
     ImportPriorYearFigures,
     LineCommand,
     OpenBudgetLine,
@@ -31,17 +34,23 @@ from commands.models import (
     ReduceBudget,
     RegisterProject,
     RegisterUnit,
+    ReopenFiscalYear,
     ReverseEntry,
     SetThreePublicBudget,
+    StartClosing,
     TransferToEnterprise,
 )
 from ledger.aggregates import BudgetLine, CommandRecord, FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import Nature
+from ledger.closing.policy import Outcome
 from ledger.errors import (
+    AdjustmentNotAllowed,
     AlreadyExists,
+    CloseBlocked,
     CommandIdReused,
     ConcurrentUpdate,
+    Forbidden,
     InvalidInput,
     NatureMismatch,
     NotReversible,
@@ -52,11 +61,18 @@ from ledger.errors import (
     YearNotOpen,
 )
 from ledger.money import yuan_str
+from ledger.roles import SYSTEM, Actor, Role
 
 log = structlog.get_logger("fundflow.commands")
 
 #: How many times a command is re-decided when another writer changed its line first.
 MAX_ATTEMPTS = 8
+#: The ledger's calendar is China Standard Time (no daylight saving).
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA_TIME).date()
 
 
 class EventRef(BaseModel):
@@ -86,8 +102,17 @@ Decision = tuple[list[Aggregate], str, BudgetLine | None]
 class CommandHandler:
     """Decides commands against the ledger and stores what they produce."""
 
-    def __init__(self, ledger: Ledger, *, max_attempts: int = MAX_ATTEMPTS) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        actor: Actor = SYSTEM,
+        today: Callable[[], date] = today_in_china,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
         self.ledger = ledger
+        self.actor = actor
+        self.today = today
         self.max_attempts = max_attempts
         self._deciders: dict[type[Command], Callable[[Any], Decision]] = {
             RegisterUnit: self._register_unit,
@@ -103,6 +128,10 @@ class CommandHandler:
             ImportPriorYearFigures: self._import_prior_year,
             SetThreePublicBudget: self._set_three_public_budget,
             RecordYearFacts: self._record_year_facts,
+            StartClosing: self._start_closing,
+            CloseLine: self._close_line,
+            FinishClosing: self._finish_closing,
+            ReopenFiscalYear: self._reopen,
         }
 
     # --- the one entry point ------------------------------------------------
@@ -111,6 +140,7 @@ class CommandHandler:
         """Apply ``command`` once. A retry with the same id and content returns the
         original result and writes nothing; with other content it is rejected."""
         started = time.perf_counter()
+        self.actor.require(command.type)
         fingerprint = command.fingerprint()
         record_id = CommandRecord.id_for(command.command_id)
         for _attempt in range(self.max_attempts):
@@ -190,15 +220,53 @@ class CommandHandler:
             raise UnknownUnit(f"unit {code} is not registered")
         return unit
 
-    def _open_year(self, unit_code: str, year: int) -> FiscalYear:
+    def _year(self, unit_code: str, year: int) -> FiscalYear:
         self._unit(unit_code)
         fiscal_year = self.ledger.find(FiscalYear, FiscalYear.id_for(unit_code, year))
         if fiscal_year is None:
             raise YearNotOpen(f"fiscal year {year} of unit {unit_code} has not been opened")
+        return fiscal_year
+
+    def _open_year(self, unit_code: str, year: int) -> FiscalYear:
+        fiscal_year = self._year(unit_code, year)
         if fiscal_year.status is not YearStatus.OPEN:
             raise YearClosed(
-                f"fiscal year {year} of unit {unit_code} is {fiscal_year.status.value}: "
+                f"{fiscal_year.label} is {fiscal_year.status.value}: "
                 "nothing more can be posted into it"
+            )
+        return fiscal_year
+
+    def _year_for_posting(self, command: Command, unit_code: str, year: int) -> FiscalYear:
+        """The year a posting goes into: open, or closed and in its adjustment period for
+        a closer who states the reason for the correcting entry."""
+        fiscal_year = self._year(unit_code, year)
+        status = fiscal_year.status
+        if status is YearStatus.OPEN:
+            if command.adjustment_reason is not None:
+                raise AdjustmentNotAllowed(
+                    f"{fiscal_year.label} is open: post normally, without an adjustment reason"
+                )
+            return fiscal_year
+        if status is YearStatus.CLOSING:
+            raise YearClosed(
+                f"{fiscal_year.label} is being closed: nothing can be posted into it until the "
+                "close has finished"
+            )
+        until = fiscal_year.adjustment_until
+        if command.adjustment_reason is None:
+            raise YearClosed(
+                f"{fiscal_year.label} is closed: nothing more can be posted into it. A correcting "
+                f"entry needs the closer role and an adjustment reason (until {until})"
+            )
+        if not self.actor.at_least(Role.CLOSER):
+            raise Forbidden(
+                f"{self.actor.identity} ({self.actor.role.value}) may not post correcting entries "
+                f"into the closed {fiscal_year.label}: that needs the closer role"
+            )
+        if until is None or self.today() > until:
+            raise AdjustmentNotAllowed(
+                f"the adjustment period of the closed {fiscal_year.label} ended on {until}; "
+                "only reopening the year (admin) lets entries in now"
             )
         return fiscal_year
 
@@ -207,7 +275,7 @@ class CommandHandler:
             raise InvalidInput(
                 f"business date {command.business_date} is outside fiscal year {command.year}"
             )
-        self._open_year(command.unit, command.year)
+        self._year_for_posting(command, command.unit, command.year)
         line = self.ledger.find(
             BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
         )
@@ -244,11 +312,14 @@ class CommandHandler:
             name=c.name,
             implementing_units=c.implementing_units,
             classified=c.classified,
+            final_year=c.final_year,
             **c.meta(),
         )
         return [project], f"project {c.code} registered", None
 
     def _open_budget_line(self, c: OpenBudgetLine) -> Decision:
+        if c.adjustment_reason is not None:
+            raise AdjustmentNotAllowed("lines are opened in open years only")
         self._open_year(c.unit, c.year)
         if c.nature is Nature.PROJECT:
             if c.project is None:
@@ -306,7 +377,7 @@ class CommandHandler:
 
     def _claw_back(self, c: ClawBack) -> Decision:
         line = self._line(c)
-        line.claw_back(c.amount, **c.meta())
+        line.claw_back(c.amount, from_carryover=c.from_carryover, **c.meta())
         return [line], f"{yuan_str(c.amount)} yuan clawed back from line {c.line}", line
 
     def _reverse(self, c: ReverseEntry) -> Decision:
@@ -320,18 +391,98 @@ class CommandHandler:
         return [line], f"posting {c.reverses_command_id} on line {c.line} reversed", line
 
     def _import_prior_year(self, c: ImportPriorYearFigures) -> Decision:
-        fiscal_year = self._open_year(c.unit, c.year)
+        fiscal_year = self._year_for_posting(c, c.unit, c.year)
         figures = c.figures.model_dump(mode="python")
         figures["three_public"] = {k.value: v for k, v in c.figures.three_public.items()}
         fiscal_year.import_prior_year_figures(figures, **c.meta())
         return [fiscal_year], f"published {c.year - 1} figures recorded for {c.unit}", None
 
     def _set_three_public_budget(self, c: SetThreePublicBudget) -> Decision:
-        fiscal_year = self._open_year(c.unit, c.year)
+        fiscal_year = self._year_for_posting(c, c.unit, c.year)
         fiscal_year.set_three_public_budget({k.value: v for k, v in c.amounts.items()}, **c.meta())
         return [fiscal_year], f"three public expenses budget for {c.year} set", None
 
     def _record_year_facts(self, c: RecordYearFacts) -> Decision:
-        fiscal_year = self._open_year(c.unit, c.year)
+        fiscal_year = self._year_for_posting(c, c.unit, c.year)
         fiscal_year.record_facts(c.facts.model_dump(mode="python"), **c.meta())
         return [fiscal_year], f"facts of {c.year} recorded for {c.unit}", None
+
+    # --- year-end close ---------------------------------------------------------
+
+    def _start_closing(self, c: StartClosing) -> Decision:
+        fiscal_year = self._open_year(c.unit, c.year)
+        fiscal_year.start_closing(c.policy, **c.meta())
+        touched: list[Aggregate] = [fiscal_year]
+        next_id = FiscalYear.id_for(c.unit, c.year + 1)
+        if self.ledger.find(FiscalYear, next_id) is None:
+            next_year = FiscalYear._create(
+                FiscalYear.Opened, unit_code=c.unit, year=c.year + 1, **c.meta()
+            )
+            touched.append(next_year)
+        return touched, f"close of {fiscal_year.label} started", None
+
+    def _closing_year(self, unit_code: str, year: int) -> FiscalYear:
+        fiscal_year = self._year(unit_code, year)
+        if fiscal_year.status is not YearStatus.CLOSING:
+            raise CloseBlocked(
+                f"{fiscal_year.label} is {fiscal_year.status.value}; its close has not begun"
+            )
+        return fiscal_year
+
+    def _close_line(self, c: CloseLine) -> Decision:
+        self._closing_year(c.unit, c.year)
+        line = self.ledger.find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line))
+        if line is None:
+            raise UnknownLine(f"budget line {c.line} does not exist for {c.unit} in {c.year}")
+        if line.totals.available < 0:  # pragma: no cover - the rules make it impossible
+            raise CloseBlocked(f"{line.label} is below zero; it must be corrected first")
+        meta = c.meta()
+        if c.outcome is Outcome.LAPSE:
+            amount = line.lapse(reason=c.rule, **meta)
+            return [line], f"{yuan_str(amount)} yuan of line {c.line} lapsed ({c.rule})", line
+        next_line = self._next_year_line(line, meta)
+        amount = line.carry_over(to_year=c.year + 1, to_line=c.line, **meta)
+        if amount:
+            next_line.receive_carryover(amount, from_year=c.year, from_line=c.line, **meta)
+        touched: list[Aggregate] = [line, next_line] if amount else [line]
+        return touched, f"{yuan_str(amount)} yuan of line {c.line} carried over", line
+
+    def _next_year_line(self, line: BudgetLine, meta: dict[str, Any]) -> BudgetLine:
+        """The same line in the next year, opened like this one if it is not there yet."""
+        year = line.year + 1
+        found = self.ledger.find(BudgetLine, BudgetLine.id_for(line.unit_code, year, line.code))
+        if found is None:
+            return BudgetLine._create(
+                BudgetLine.Opened,
+                unit_code=line.unit_code,
+                year=year,
+                code=line.code,
+                title=line.title,
+                nature=line.nature.value,
+                function_code=line.function_code,
+                fund_source=line.fund_source,
+                project_code=line.project_code,
+                **meta,
+            )
+        same = (found.nature, found.function_code, found.fund_source, found.project_code) == (
+            line.nature,
+            line.function_code,
+            line.fund_source,
+            line.project_code,
+        )
+        if not same:
+            raise CloseBlocked(
+                f"line {line.code} of {year} exists with another purpose, function code or fund "
+                "source; the carryover has nowhere to go"
+            )
+        return found
+
+    def _finish_closing(self, c: FinishClosing) -> Decision:
+        fiscal_year = self._closing_year(c.unit, c.year)
+        fiscal_year.close(adjustment_until=c.adjustment_until, **c.meta())
+        return [fiscal_year], f"{fiscal_year.label} closed", None
+
+    def _reopen(self, c: ReopenFiscalYear) -> Decision:
+        fiscal_year = self._year(c.unit, c.year)
+        fiscal_year.reopen(reason=c.reason, **c.meta())
+        return [fiscal_year], f"{fiscal_year.label} reopened: {c.reason}", None

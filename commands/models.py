@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,7 @@ from ledger.classifications import (
     ThreePublic,
     require_function_item,
 )
+from ledger.closing.policy import Outcome
 from ledger.errors import InvalidAmount, InvalidInput, LedgerError
 from ledger.money import parse_amount, yuan_str
 
@@ -84,6 +85,8 @@ class Command(BaseModel):
     document_no: Annotated[str, Field(max_length=200)] = ""
     """文号 / 凭证号 behind the posting."""
     memo: Memo = ""
+    adjustment_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """Required for a correcting entry into a closed year (closer role, adjustment period)."""
 
     def fingerprint(self) -> str:
         """SHA-256 of the canonical content: the same command always has the same one."""
@@ -100,6 +103,7 @@ class Command(BaseModel):
             "document_no": self.document_no,
             "memo": self.memo,
             "command_id": self.command_id,
+            "adjustment_reason": self.adjustment_reason,
         }
 
 
@@ -144,6 +148,8 @@ class RegisterProject(Command):
     name: Annotated[str, Field(min_length=1, max_length=500)]
     implementing_units: Annotated[str, Field(max_length=500)] = ""
     classified: bool = False
+    final_year: Annotated[int, Field(ge=1949, le=2200)] | None = None
+    """The project's last year; its unspent money carries over only before it."""
 
 
 class OpenBudgetLine(LineCommand):
@@ -199,6 +205,8 @@ class ClawBack(MoneyCommand):
     """财政收回: the finance bureau takes back unspent money from a line."""
 
     type: Literal["claw_back"] = "claw_back"
+    from_carryover: bool = False
+    """Taking back last year's carryover (上年度经费未支完，财政收回)."""
 
 
 class ReverseEntry(LineCommand):
@@ -281,6 +289,44 @@ class RecordYearFacts(Command):
     facts: YearFacts
 
 
+class StartClosing(Command):
+    """Begin the year-end close: the year stops taking postings; next year is opened."""
+
+    type: Literal["start_closing"] = "start_closing"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    policy: dict[str, Any]
+    """The closing policy applied (recorded with the close)."""
+
+
+class CloseLine(LineCommand):
+    """Settle one line's unspent balance at year end: carry it over or let it lapse."""
+
+    type: Literal["close_line"] = "close_line"
+    outcome: Outcome
+    rule: Annotated[str, Field(max_length=200)]
+    """The policy rule that decided the outcome."""
+
+
+class FinishClosing(Command):
+    """Lock the year once every line is settled."""
+
+    type: Literal["finish_closing"] = "finish_closing"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    adjustment_until: date
+    """Last day on which a closer may post a correcting entry into the year."""
+
+
+class ReopenFiscalYear(Command):
+    """Reopen a closed year (admin only, with a reason; rare)."""
+
+    type: Literal["reopen_fiscal_year"] = "reopen_fiscal_year"
+    unit: Code
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 AnyCommand = Annotated[
     RegisterUnit
     | OpenFiscalYear
@@ -294,11 +340,15 @@ AnyCommand = Annotated[
     | ReverseEntry
     | ImportPriorYearFigures
     | SetThreePublicBudget
-    | RecordYearFacts,
+    | RecordYearFacts
+    | StartClosing
+    | CloseLine
+    | FinishClosing
+    | ReopenFiscalYear,
     Field(discriminator="type"),
 ]
 
-_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(AnyCommand)
+_ADAPTER: TypeAdapter[AnyCommand] = TypeAdapter(cast(Any, AnyCommand))
 
 
 def _problems(

@@ -93,6 +93,24 @@ class NotReversible(LedgerError):
     code = "not_reversible"
 
 
+class Forbidden(LedgerError):
+    """The acting user's role does not allow the command."""
+
+    code = "forbidden"
+
+
+class AdjustmentNotAllowed(LedgerError):
+    """A posting into a closed year outside the adjustment rules."""
+
+    code = "adjustment_not_allowed"
+
+
+class CloseBlocked(LedgerError):
+    """Something prevents a clean year-end close (the message says what)."""
+
+    code = "close_blocked"
+
+
 class CommandIdReused(LedgerError):
     """A command id seen before, sent again with different content."""
 

@@ -38,6 +38,8 @@ class PostedEvent(Aggregate.Event):
     """Free text from the clerk."""
     command_id: str
     """The client's command id; a retry with the same id writes nothing."""
+    adjustment_reason: str | None
+    """Set on a correcting entry posted into a closed year during its adjustment period."""
 
 
 class PostedCreation(PostedEvent, Aggregate.Created):

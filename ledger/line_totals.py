@@ -14,36 +14,88 @@ REDUCED = "Reduced"
 TRANSFERRED = "TransferredToEnterprise"
 DISBURSED = "Disbursed"
 CLAWED_BACK = "ClawedBack"
+CARRIED_IN = "CarryoverReceived"
+CARRIED_OUT = "CarriedOver"
+LAPSED = "Lapsed"
 MONEY_KINDS = frozenset({ALLOCATED, REDUCED, TRANSFERRED, DISBURSED, CLAWED_BACK})
+"""Entries a clerk posts (and may reverse)."""
+CLOSING_KINDS = frozenset({CARRIED_IN, CARRIED_OUT, LAPSED})
+"""Entries the year-end close makes (never reversed: reopen the year instead)."""
 
 
 @dataclass
 class LineTotals:
-    """Running totals of a budget line, in fen."""
+    """Running totals of a budget line, in fen.
+
+    ``available = initial + top_ups + carried_in − reduced − clawed_back − spent
+    − carried_out − lapsed``; it never goes below zero.
+    """
 
     initial: int = 0
     """年初预算数: allocations marked initial."""
     top_ups: int = 0
     """下达 / 追加 during the year."""
+    carried_in: int = 0
+    """上年结转资金: carried over into this line by last year's close."""
     reduced: int = 0
     """追减 / 调减."""
     clawed_back: int = 0
-    """财政收回."""
+    """财政收回 during the year (of this year's money or of the carryover)."""
+    clawed_back_carryover: int = 0
+    """The part of ``clawed_back`` that took back last year's carryover."""
     spent: int = 0
     """执行数: transfers to enterprises and disbursements."""
+    carried_out: int = 0
+    """结转: carried over to next year's line at this year's close."""
+    lapsed: int = 0
+    """结余 returned to the finance bureau at this year's close."""
     spent_by_economic: dict[str, int] = field(default_factory=dict)
 
     @property
     def full_year_budget(self) -> int:
-        """全年预算数 = initial + top-ups − reductions − clawbacks."""
-        return self.initial + self.top_ups - self.reduced - self.clawed_back
+        """全年预算数 = initial + top-ups + carryover − reductions − clawbacks."""
+        return self.initial + self.top_ups + self.carried_in - self.reduced - self.clawed_back
 
     @property
     def available(self) -> int:
-        """What may still be spent: full-year budget − executed."""
-        return self.full_year_budget - self.spent
+        """What may still be spent (or is still to be carried over or lapse)."""
+        return self.full_year_budget - self.spent - self.carried_out - self.lapsed
 
-    def apply(self, kind: str, amount: int, *, initial: bool, economic_code: str | None) -> None:
+    @property
+    def opening(self) -> int:
+        """年初结转和结余: what last year's close carried into this line."""
+        return self.carried_in
+
+    @property
+    def income(self) -> int:
+        """本年收入: this year's money, net of what went back to the finance bureau
+        (reductions, clawbacks, lapses), so that 年初 + 本年收入 = 本年支出 + 年末."""
+        return self.initial + self.top_ups - self.reduced - self.clawed_back - self.lapsed
+
+    @property
+    def closing(self) -> int:
+        """年末结转和结余: carried over at the close, or still unspent before it."""
+        return self.carried_out + self.available
+
+    @property
+    def carryover_budget(self) -> int:
+        """The carried-in money still budgeted (carryover less its clawbacks)."""
+        return self.carried_in - self.clawed_back_carryover
+
+    @property
+    def spent_from_carryover(self) -> int:
+        """Spending is taken from the carryover first."""
+        return min(self.spent, self.carryover_budget)
+
+    def apply(
+        self,
+        kind: str,
+        amount: int,
+        *,
+        initial: bool = False,
+        economic_code: str | None = None,
+        from_carryover: bool = False,
+    ) -> None:
         """Move the totals by one entry; ``amount`` is negative for a reversal."""
         if kind == ALLOCATED:
             if initial:
@@ -54,6 +106,8 @@ class LineTotals:
             self.reduced += amount
         elif kind == CLAWED_BACK:
             self.clawed_back += amount
+            if from_carryover:
+                self.clawed_back_carryover += amount
         elif kind in (TRANSFERRED, DISBURSED):
             self.spent += amount
             if economic_code is not None:
@@ -62,5 +116,11 @@ class LineTotals:
                     self.spent_by_economic[economic_code] = total
                 else:
                     self.spent_by_economic.pop(economic_code, None)
+        elif kind == CARRIED_IN:
+            self.carried_in += amount
+        elif kind == CARRIED_OUT:
+            self.carried_out += amount
+        elif kind == LAPSED:
+            self.lapsed += amount
         else:
             raise ValueError(f"unknown entry kind {kind!r}")

@@ -6,7 +6,9 @@ Accounts (amounts in fen, debit positive):
   reductions (negative: money that left the bureau);
 - ``bureau:<fund source>:returned`` — what it has taken back (财政收回);
 - ``line:<id>:available`` — what the line may still spend;
-- ``line:<id>:paid`` — what the line has paid out (transfers and disbursements).
+- ``line:<id>:paid`` — what the line has paid out (transfers and disbursements);
+- ``carryover:<fund source>:transit`` — carryover in transit between a line and next year's line
+  (the two legs are stored together, so it is zero between commands).
 
 Each event's postings sum to zero, so at every instant whatever left the bureau is
 available on a line, paid out, or returned.
@@ -17,7 +19,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from ledger.line_totals import ALLOCATED, CLAWED_BACK, DISBURSED, REDUCED, TRANSFERRED
+from ledger.line_totals import (
+    ALLOCATED,
+    CARRIED_IN,
+    CARRIED_OUT,
+    CLAWED_BACK,
+    DISBURSED,
+    LAPSED,
+    REDUCED,
+    TRANSFERRED,
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,12 @@ def postings_for(kind: str, amount: int, *, line_id: UUID, fund_source: str) -> 
         legs = [(f"bureau:{fund_source}:issued", -amount), (available, amount)]
     elif kind == REDUCED:
         legs = [(available, -amount), (f"bureau:{fund_source}:issued", amount)]
-    elif kind == CLAWED_BACK:
+    elif kind in (CLAWED_BACK, LAPSED):
         legs = [(available, -amount), (f"bureau:{fund_source}:returned", amount)]
+    elif kind == CARRIED_OUT:
+        legs = [(available, -amount), (f"carryover:{fund_source}:transit", amount)]
+    elif kind == CARRIED_IN:
+        legs = [(f"carryover:{fund_source}:transit", -amount), (available, amount)]
     elif kind in (TRANSFERRED, DISBURSED):
         legs = [(available, -amount), (f"line:{line_id}:paid", amount)]
     else:

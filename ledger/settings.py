@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger.roles import Role
+
 
 class Settings(BaseSettings):
     """fundflow's settings, from ``FUNDFLOW_*`` environment variables."""
@@ -24,6 +26,15 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path("data"), description="Where the default SQLite file lives.")
     log_level: str = "WARNING"
+    user: str = Field(default="clerk", description="Identity the CLI posts as (FUNDFLOW_USER).")
+    role: Role = Field(default=Role.CLERK, description="Role the CLI acts in (FUNDFLOW_ROLE).")
+    fault_kill_after_steps: int | None = Field(
+        default=None,
+        description=(
+            "Testing aid: the year-end close kills its own process (SIGKILL) after this many "
+            "steps, to prove a rerun completes it exactly once. Never set it in production."
+        ),
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -28,9 +28,12 @@ def balances_report(books: Books, unit: str, year: int) -> dict[str, Any]:
                 "line": ln.code,
                 "project": ln.project_code,
                 "fund_source": ln.fund_source.value,
+                "opening": yuan_str(ln.totals.opening),
                 "full_year_budget": yuan_str(ln.totals.full_year_budget),
                 "executed": yuan_str(ln.totals.spent),
                 "clawed_back": yuan_str(ln.totals.clawed_back),
+                "carried_over": yuan_str(ln.totals.carried_out),
+                "lapsed": yuan_str(ln.totals.lapsed),
                 "balance": yuan_str(ln.totals.available),
             }
             for ln in lines

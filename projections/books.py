@@ -61,6 +61,9 @@ class YearView:
     unit_code: str
     year: int
     status: YearStatus = YearStatus.OPEN
+    adjustment_until: date | None = None
+    reopen_count: int = 0
+    closing_policy: dict[str, Any] = field(default_factory=dict)
     prior_year_figures: dict[str, Any] | None = None
     three_public_budget: dict[str, int] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
@@ -81,6 +84,8 @@ class Books:
     projects: dict[tuple[str, str], ProjectView] = field(default_factory=dict)
     years: dict[tuple[str, int], YearView] = field(default_factory=dict)
     lines: dict[UUID, LineView] = field(default_factory=dict)
+    adjustments: list[tuple[int, Any]] = field(default_factory=list)
+    """(position, event) of every correcting entry posted into a closed year."""
     accounts: dict[str, int] = field(default_factory=dict)
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
     position: int = 0
@@ -107,15 +112,26 @@ class Books:
             ) from None
 
     def balances_by_account_kind(self) -> dict[str, int]:
-        """Sum of the double-entry accounts by kind: issued, returned, available, paid.
+        """Sum of the double-entry accounts by kind: issued, returned, available, paid,
+        and carryover in transit (zero between commands).
 
         Money is conserved when they sum to zero: what left the bureau (−issued) is
         available on a line, paid out, or returned.
         """
-        kinds = dict.fromkeys(("issued", "returned", "available", "paid"), 0)
+        kinds = dict.fromkeys(("issued", "returned", "available", "paid", "transit"), 0)
         for account, balance in self.accounts.items():
             kinds[account.rsplit(":", 1)[1]] += balance
         return kinds
+
+    def adjustments_of(self, unit_code: str, year: int) -> list[tuple[int, Any]]:
+        """Correcting entries posted into the unit's closed year, in log order."""
+        found = []
+        for position, event in self.adjustments:
+            line = self.lines.get(event.originator_id)
+            key = (line.unit_code, line.year) if line else self._year_keys.get(event.originator_id)
+            if key == (unit_code, year):
+                found.append((position, event))
+        return found
 
     def lines_of(self, unit_code: str, year: int) -> list[LineView]:
         """The unit's lines of that year, in the order they were opened."""
@@ -123,8 +139,10 @@ class Books:
 
     # --- evolve ----------------------------------------------------------
 
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Any, position: int = 0) -> None:
         """Fold one event in. Events the books do not track are ignored."""
+        if getattr(event, "adjustment_reason", None):
+            self.adjustments.append((position, event))
         if isinstance(event, Unit.Registered):
             self.units[event.code] = UnitView(event.code, event.name, event.kind)
         elif isinstance(event, FiscalYear.Opened):
@@ -136,6 +154,16 @@ class Books:
             self._year_of(event).three_public_budget = dict(event.amounts)
         elif isinstance(event, FiscalYear.FactsRecorded):
             self._year_of(event).facts = dict(event.facts)
+        elif isinstance(event, FiscalYear.ClosingStarted):
+            year = self._year_of(event)
+            year.status, year.closing_policy = YearStatus.CLOSING, dict(event.policy)
+        elif isinstance(event, FiscalYear.Closed):
+            year = self._year_of(event)
+            year.status, year.adjustment_until = YearStatus.CLOSED, event.adjustment_until
+        elif isinstance(event, FiscalYear.Reopened):
+            year = self._year_of(event)
+            year.status, year.adjustment_until = YearStatus.OPEN, None
+            year.reopen_count += 1
         elif isinstance(event, Project.Registered):
             self.projects[(event.unit_code, event.code)] = ProjectView(
                 event.unit_code, event.code, event.name, event.implementing_units, event.classified
@@ -159,6 +187,11 @@ class Books:
         elif isinstance(event, BudgetLine.EntryReversed):
             line = self.lines[event.originator_id]
             self._apply_money(line, line.entries[event.reverses_version], sign=-1)
+        elif isinstance(event, BudgetLine.ClosingEvent):
+            line = self.lines[event.originator_id]
+            kind = type(event).__name__
+            line.totals.apply(kind, event.amount)
+            self._post(line, kind, event.amount)
 
     def _year_of(self, event: Any) -> YearView:
         return self.years[self._year_keys[event.originator_id]]
@@ -166,18 +199,21 @@ class Books:
     def _apply_money(self, line: LineView, event: BudgetLine.MoneyEvent, *, sign: int) -> None:
         kind = type(event).__name__
         amount = sign * event.amount
-        economic_code = getattr(event, "economic_code", None)
         line.totals.apply(
             kind,
             amount,
             initial=bool(getattr(event, "initial", False)),
-            economic_code=economic_code,
+            economic_code=getattr(event, "economic_code", None),
+            from_carryover=bool(getattr(event, "from_carryover", False)),
         )
         if isinstance(event, BudgetLine.Disbursed):
             if event.three_public:
                 _add(line.three_public, event.three_public, amount)
             if event.procurement_category and event.supplier_size:
                 _add(line.procurement, (event.procurement_category, event.supplier_size), amount)
+        self._post(line, kind, amount)
+
+    def _post(self, line: LineView, kind: str, amount: int) -> None:
         for posting in postings_for(kind, amount, line_id=line.id, fund_source=line.fund_source):
             _add(self.accounts, posting.account, posting.amount)
 
@@ -201,7 +237,7 @@ def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -
         business_date = getattr(event, "business_date", None)
         if as_of_date is not None and business_date is not None and business_date > as_of_date:
             continue
-        books.apply(event)
+        books.apply(event, position)
         books.position = position
     return books
 

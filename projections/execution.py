@@ -26,12 +26,38 @@ def funds_score(executed: int, full_year_budget: int, points: int = FUNDS_POINTS
     return str(score.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def _row(initial: int, full_year: int, executed: int) -> dict[str, str]:
+    return {"initial_budget": W(initial), "full_year_budget": W(full_year), "executed": W(executed)}
+
+
+def _current_year(lines: list[LineView]) -> dict[str, str]:
+    """This year's money of the lines (当年财政拨款 / 其他资金): carryover left out."""
+    totals = [ln.totals for ln in lines]
+    return _row(
+        sum(t.initial for t in totals),
+        sum(t.full_year_budget - t.carryover_budget for t in totals),
+        sum(t.spent - t.spent_from_carryover for t in totals),
+    )
+
+
+def _carryover(lines: list[LineView]) -> dict[str, str]:
+    """上年结转资金: known at the start of the year, spent first."""
+    totals = [ln.totals for ln in lines]
+    return _row(
+        sum(t.carried_in for t in totals),
+        sum(t.carryover_budget for t in totals),
+        sum(t.spent_from_carryover for t in totals),
+    )
+
+
 def _funds(lines: list[LineView]) -> dict[str, str]:
-    return {
-        "initial_budget": W(sum(ln.totals.initial for ln in lines)),
-        "full_year_budget": W(sum(ln.totals.full_year_budget for ln in lines)),
-        "executed": W(sum(ln.totals.spent for ln in lines)),
-    }
+    """年度资金总额: the sum of the three rows."""
+    totals = [ln.totals for ln in lines]
+    return _row(
+        sum(t.initial + t.carried_in for t in totals),
+        sum(t.full_year_budget for t in totals),
+        sum(t.spent for t in totals),
+    )
 
 
 def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]]:
@@ -71,9 +97,9 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
                 "implementing_units": project.implementing_units,
                 "funds": {
                     "total": _funds(lines),
-                    "current_year_fiscal": _funds(fiscal),
-                    "prior_year_carryover": _funds([]),
-                    "other": _funds([ln for ln in lines if not ln.is_fiscal]),
+                    "current_year_fiscal": _current_year(fiscal),
+                    "prior_year_carryover": _carryover(lines),
+                    "other": _current_year([ln for ln in lines if not ln.is_fiscal]),
                 },
             }
         row["execution_rate_pct"] = percent_str(executed, full_year)
@@ -107,8 +133,11 @@ def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
                 "fund_source": ln.fund_source.value,
                 "project": None if classified(ln) else ln.project_code,
                 "initial_budget": W(ln.totals.initial),
+                "carried_in": W(ln.totals.carried_in),
                 "full_year_budget": W(ln.totals.full_year_budget),
                 "executed": W(ln.totals.spent),
+                "carried_out": W(ln.totals.carried_out),
+                "lapsed": W(ln.totals.lapsed),
                 "available": W(ln.totals.available),
                 "execution_rate_pct": percent_str(ln.totals.spent, ln.totals.full_year_budget),
             }

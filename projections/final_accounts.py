@@ -23,7 +23,7 @@ from ledger.classifications import (
     ThreePublic,
     function_name,
 )
-from ledger.money import percent_str, wanyuan_str
+from ledger.money import percent_str, wanyuan_str, yuan_str
 from projections.books import Books, LineView
 from projections.execution import project_rows
 
@@ -67,10 +67,14 @@ def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, An
         for category, amount in line.three_public.items():
             three[category] += amount
     return {
-        "income_total": _sum(ln.totals.full_year_budget for ln in lines),
-        "expenditure_total": _sum(ln.totals.full_year_budget for ln in lines),
-        "fiscal_appropriation_income_total": _sum(ln.totals.full_year_budget for ln in fiscal),
-        "fiscal_appropriation_expenditure_total": _sum(ln.totals.full_year_budget for ln in fiscal),
+        "income_total": _sum(ln.totals.opening + ln.totals.income for ln in lines),
+        "expenditure_total": _sum(ln.totals.spent + ln.totals.closing for ln in lines),
+        "fiscal_appropriation_income_total": _sum(
+            ln.totals.opening + ln.totals.income for ln in fiscal
+        ),
+        "fiscal_appropriation_expenditure_total": _sum(
+            ln.totals.spent + ln.totals.closing for ln in fiscal
+        ),
         "general_public_budget_expenditure": _sum(ln.totals.spent for ln in gpb),
         "function_items": [{"code": c, "amount": a} for c, a in items.items()],
         "three_public": dict(three),
@@ -96,15 +100,14 @@ def _public_operating(unit_kind: str, gpb_lines: list[LineView]) -> int:
 
 
 def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
-    if not lines or not any(ln.totals.full_year_budget or ln.totals.spent for ln in lines):
+    totals = [ln.totals for ln in lines]
+    if not any(t.opening or t.income or t.spent or t.closing for t in totals):
         return EMPTY_BUDGET
-    income = _sum(ln.totals.full_year_budget for ln in lines)
-    spent = _sum(ln.totals.spent for ln in lines)
     return {
-        "opening_carryover_and_balance": W(0),
-        "current_year_income": W(income),
-        "current_year_expenditure": W(spent),
-        "closing_carryover_and_balance": W(income - spent),
+        "opening_carryover_and_balance": W(_sum(t.opening for t in totals)),
+        "current_year_income": W(_sum(t.income for t in totals)),
+        "current_year_expenditure": W(_sum(t.spent for t in totals)),
+        "closing_carryover_and_balance": W(_sum(t.closing for t in totals)),
     }
 
 
@@ -119,10 +122,10 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     fiscal = [ln for ln in lines if ln.is_fiscal]
     gpb = [ln for ln in lines if ln.fund_source is FundSource.GENERAL_PUBLIC_BUDGET]
 
-    income = _sum(ln.totals.full_year_budget for ln in lines)
+    income = _sum(ln.totals.income for ln in lines)
     spent = _sum(ln.totals.spent for ln in lines)
-    closing = _sum(ln.totals.available for ln in lines)
-    opening = 0
+    closing = _sum(ln.totals.closing for ln in lines)
+    opening = _sum(ln.totals.opening for ln in lines)
     income_total = income + opening
     expenditure_total = spent + closing
 
@@ -136,7 +139,7 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     by_source: dict[str, int] = defaultdict(int)
     for line in lines:
         name = "财政拨款收入" if line.is_fiscal else FUND_SOURCE_NAMES[line.fund_source]
-        by_source[name] += line.totals.full_year_budget
+        by_source[name] += line.totals.income
     source_names = ["财政拨款收入"] + [
         FUND_SOURCE_NAMES[s]
         for s in (
@@ -151,11 +154,14 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     basic_spent = _sum(ln.totals.spent for ln in lines if ln.nature.is_basic)
     project_spent = _sum(ln.totals.spent for ln in lines if ln.nature is Nature.PROJECT)
 
-    fiscal_income = _sum(ln.totals.full_year_budget for ln in fiscal)
+    fiscal_opening = _sum(ln.totals.opening for ln in fiscal)
+    fiscal_income = _sum(ln.totals.income for ln in fiscal)
     fiscal_spent = _sum(ln.totals.spent for ln in fiscal)
-    fiscal_closing = _sum(ln.totals.available for ln in fiscal)
+    fiscal_closing = _sum(ln.totals.closing for ln in fiscal)
     fiscal_initial = _sum(ln.totals.initial for ln in fiscal)
-    fa_income_change = _change(fiscal_income, prior_amount("fiscal_appropriation_income_total"))
+    fa_income_change = _change(
+        fiscal_opening + fiscal_income, prior_amount("fiscal_appropriation_income_total")
+    )
     fa_exp_change = _change(
         fiscal_spent + fiscal_closing, prior_amount("fiscal_appropriation_expenditure_total")
     )
@@ -284,9 +290,9 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
             )
         ],
         "fiscal_appropriation": {
-            "opening_carryover_and_balance": W(0),
+            "opening_carryover_and_balance": W(fiscal_opening),
             "current_year_income": W(fiscal_income),
-            "income_total": W(fiscal_income),
+            "income_total": W(fiscal_opening + fiscal_income),
             "income_total_change_from_prior_year": fa_income_change[0],
             "income_total_change_pct": fa_income_change[1],
             "current_year_expenditure": W(fiscal_spent),
@@ -382,4 +388,20 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
             "executed": W(_sum(ln.totals.spent for ln in project_lines)),
         },
         "projects": projects,
+        "year_status": year_view.status.value,
+        "adjustments_after_close": [
+            {
+                "position": position,
+                "type": type(event).__name__,
+                "line": books.lines[event.originator_id].code
+                if event.originator_id in books.lines
+                else None,
+                "amount": yuan_str(event.amount) if hasattr(event, "amount") else None,
+                "business_date": event.business_date.isoformat(),
+                "posted_by": event.posted_by,
+                "document_no": event.document_no,
+                "reason": event.adjustment_reason,
+            }
+            for position, event in books.adjustments_of(code, year)
+        ],
     }

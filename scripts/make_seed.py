@@ -859,6 +859,7 @@ def build() -> list[dict[str, Any]]:
             name=p["name"],
             implementing_units=p["implementing"],
             classified=p.get("classified", False),
+            final_year=YEAR,  # one-year funds: nothing of them carries over
         )
 
     for code, title, nature, function_code, _initial, _payments in BASIC_LINES:

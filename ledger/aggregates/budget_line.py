@@ -40,6 +40,7 @@ class Entry:
     amount: int
     initial: bool
     economic_code: str | None
+    from_carryover: bool
     command_id: str
 
 
@@ -99,6 +100,35 @@ class BudgetLine(Aggregate):
     class ClawedBack(MoneyEvent):
         """财政收回: the finance bureau takes back unspent money."""
 
+        from_carryover: bool
+        """True when it takes back last year's carryover (上年度经费未支完，财政收回)."""
+
+    class ClosingEvent(PostedEvent):
+        """An entry of the year-end close. Never reversed: reopen the year instead."""
+
+        amount: int
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.totals.apply(type(self).__name__, self.amount)
+
+    class CarriedOver(ClosingEvent):
+        """结转: the unspent balance moves to the same project's line next year."""
+
+        to_year: int
+        to_line: str
+
+    class CarryoverReceived(ClosingEvent):
+        """上年结转资金: this line receives last year's unspent balance."""
+
+        from_year: int
+        from_line: str
+
+    class Lapsed(ClosingEvent):
+        """结余 / 财政收回 at year end: the unspent balance returns to the finance bureau."""
+
+        reason: str
+        """Which rule of the closing policy decided it."""
+
     class EntryReversed(PostedEvent):
         """红字冲销: an earlier money event of this line, undone. The original stays."""
 
@@ -110,6 +140,7 @@ class BudgetLine(Aggregate):
         amount: int
         initial: bool
         economic_code: str | None
+        from_carryover: bool
         reason: str
 
         def apply(self, aggregate: Any) -> None:
@@ -169,9 +200,39 @@ class BudgetLine(Aggregate):
         self._require_available(amount, "a reduction")
         self.trigger_event(self.Reduced, amount=amount, **meta)
 
-    def claw_back(self, amount: int, **meta: Any) -> None:
+    def claw_back(self, amount: int, *, from_carryover: bool = False, **meta: Any) -> None:
         self._require_available(amount, "a clawback")
-        self.trigger_event(self.ClawedBack, amount=amount, **meta)
+        if from_carryover:
+            unspent = self.totals.carryover_budget - self.totals.spent_from_carryover
+            if amount > unspent:
+                raise Overspend(
+                    f"a clawback of {yuan_str(amount)} yuan of last year's carryover exceeds what "
+                    f"is left of it on {self.label}: {yuan_str(unspent)} yuan"
+                )
+        self.trigger_event(self.ClawedBack, amount=amount, from_carryover=from_carryover, **meta)
+
+    def carry_over(self, *, to_year: int, to_line: str, **meta: Any) -> int:
+        """Move the whole available balance to next year's line; returns the amount."""
+        amount = self.totals.available
+        if amount > 0:
+            self.trigger_event(
+                self.CarriedOver, amount=amount, to_year=to_year, to_line=to_line, **meta
+            )
+        return amount
+
+    def receive_carryover(
+        self, amount: int, *, from_year: int, from_line: str, **meta: Any
+    ) -> None:
+        self.trigger_event(
+            self.CarryoverReceived, amount=amount, from_year=from_year, from_line=from_line, **meta
+        )
+
+    def lapse(self, *, reason: str, **meta: Any) -> int:
+        """Return the whole available balance to the finance bureau; returns the amount."""
+        amount = self.totals.available
+        if amount > 0:
+            self.trigger_event(self.Lapsed, amount=amount, reason=reason, **meta)
+        return amount
 
     def transfer_to_enterprise(
         self, amount: int, *, payee: str, economic_code: str, **meta: Any
@@ -263,6 +324,7 @@ class BudgetLine(Aggregate):
             amount=entry.amount,
             initial=entry.initial,
             economic_code=entry.economic_code,
+            from_carryover=entry.from_carryover,
             reason=reason,
             **meta,
         )
@@ -282,9 +344,16 @@ class BudgetLine(Aggregate):
             raise ValueError(f"not a money event: {kind}")
         initial = bool(getattr(event, "initial", False))
         economic_code = getattr(event, "economic_code", None)
-        self.totals.apply(kind, event.amount, initial=initial, economic_code=economic_code)
+        from_carryover = bool(getattr(event, "from_carryover", False))
+        self.totals.apply(
+            kind,
+            event.amount,
+            initial=initial,
+            economic_code=economic_code,
+            from_carryover=from_carryover,
+        )
         self.entries[event.originator_version] = Entry(
-            kind, event.amount, initial, economic_code, event.command_id
+            kind, event.amount, initial, economic_code, from_carryover, event.command_id
         )
 
     def _reverse(self, event: BudgetLine.EntryReversed) -> None:
@@ -293,5 +362,6 @@ class BudgetLine(Aggregate):
             -event.amount,
             initial=event.initial,
             economic_code=event.economic_code,
+            from_carryover=event.from_carryover,
         )
         self.reversed_versions.add(event.reverses_version)

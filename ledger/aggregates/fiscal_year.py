@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.errors import YearClosed
 from ledger.events import PostedCreation, PostedEvent, business_id
 
 
@@ -53,10 +55,43 @@ class FiscalYear(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.facts = dict(self.facts)
 
+    class ClosingStarted(PostedEvent):
+        """年终结账 began: no more ordinary postings; lines are carried over or lapse."""
+
+        policy: dict[str, Any]
+        """The closing policy in force, as applied (for the audit trail)."""
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = YearStatus.CLOSING
+            aggregate.policy = dict(self.policy)
+
+    class Closed(PostedEvent):
+        """The year is locked. Only adjustments (closer role, stated reason) until
+        ``adjustment_until``; after that only a reopen lets anything in."""
+
+        adjustment_until: date
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = YearStatus.CLOSED
+            aggregate.adjustment_until = self.adjustment_until
+
+    class Reopened(PostedEvent):
+        """A closed year opened again (rare; admin only, with a reason)."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = YearStatus.OPEN
+            aggregate.adjustment_until = None
+            aggregate.reopen_count += 1
+
     def __init__(self, *, unit_code: str, year: int, **_meta: Any) -> None:
         self.unit_code = unit_code
         self.year = year
         self.status = YearStatus.OPEN
+        self.policy: dict[str, Any] = {}
+        self.adjustment_until: date | None = None
+        self.reopen_count = 0
         self.prior_year_figures: dict[str, Any] | None = None
         self.three_public_budget: dict[str, int] = {}
         self.facts: dict[str, Any] = {}
@@ -77,3 +112,22 @@ class FiscalYear(Aggregate):
 
     def record_facts(self, facts: dict[str, Any], **meta: Any) -> None:
         self.trigger_event(self.FactsRecorded, facts=facts, **meta)
+
+    @property
+    def label(self) -> str:
+        return f"fiscal year {self.year} of unit {self.unit_code}"
+
+    def start_closing(self, policy: dict[str, Any], **meta: Any) -> None:
+        if self.status is not YearStatus.OPEN:
+            raise YearClosed(f"{self.label} is {self.status.value}; its close has already begun")
+        self.trigger_event(self.ClosingStarted, policy=policy, **meta)
+
+    def close(self, *, adjustment_until: date, **meta: Any) -> None:
+        if self.status is not YearStatus.CLOSING:
+            raise YearClosed(f"{self.label} is {self.status.value}, not closing")
+        self.trigger_event(self.Closed, adjustment_until=adjustment_until, **meta)
+
+    def reopen(self, *, reason: str, **meta: Any) -> None:
+        if self.status is not YearStatus.CLOSED:
+            raise YearClosed(f"{self.label} is {self.status.value}: only a closed year is reopened")
+        self.trigger_event(self.Reopened, reason=reason, **meta)

@@ -21,6 +21,9 @@ class Project(Aggregate):
         """实施单位 as the self-evaluation table prints them."""
         classified: bool
         """涉密: counted in totals, details not published."""
+        final_year: int | None
+        """The project's last year; None if it has no set end. It continues (its unspent
+        money may carry over) in any year before its final year."""
 
     def __init__(
         self,
@@ -30,6 +33,7 @@ class Project(Aggregate):
         name: str,
         implementing_units: str,
         classified: bool,
+        final_year: int | None,
         **_meta: Any,
     ) -> None:
         self.unit_code = unit_code
@@ -37,6 +41,11 @@ class Project(Aggregate):
         self.name = name
         self.implementing_units = implementing_units
         self.classified = classified
+        self.final_year = final_year
+
+    def continues_after(self, year: int) -> bool:
+        """True when the project goes on after ``year`` (its money may carry over)."""
+        return self.final_year is None or self.final_year > year
 
     @staticmethod
     def create_id(unit_code: str, code: str) -> UUID:

@@ -97,8 +97,13 @@ def test_reports_for_people(cli: Cli) -> None:
 
 def test_posting_by_hand(cli: Cli) -> None:
     common = ["--unit", "U9", "--year", "2024", "--date", "2024-02-01"]
-    cli("post", "register-unit", "--code", "U9", "--name", "示例局", "--date", "2024-01-01")
+    unit = ["post", "register-unit", "--code", "U9", "--name", "示例局", "--date", "2024-01-01"]
+    refused = cli(*unit, ok=False)
+    assert "rejected (forbidden)" in refused.stderr and "admin role" in refused.stderr
+    cli.env["FUNDFLOW_ROLE"] = "admin"
+    cli(*unit)
     cli("post", "open-year", "--unit", "U9", "--year", "2024", "--date", "2024-01-01")
+    cli.env["FUNDFLOW_ROLE"] = "clerk"
     cli(
         "post",
         "open-line",
@@ -213,14 +218,14 @@ def test_import_reports_each_line_and_stops_at_the_first_bad_one(cli: Cli) -> No
         json.dumps(good, ensure_ascii=False) + "\n" + json.dumps(bad) + "\n" + "{not json\n",
         encoding="utf-8",
     )
-    done = cli("import", str(path), ok=False)
+    done = cli("import", str(path), "--role", "admin", ok=False)
     assert done.returncode == 1
     assert "line 1: applied" in done.stdout
     assert "line 2 rejected (unknown_unit): unit U8 is not registered" in done.stderr
 
     gbk = cli.workdir / "gbk.jsonl"
     gbk.write_bytes(json.dumps({**good, "command_id": "i-9"}, ensure_ascii=False).encode("gbk"))
-    done = cli("import", str(gbk), ok=False)
+    done = cli("import", str(gbk), "--role", "admin", ok=False)
     assert "not UTF-8" in done.stderr
 
 
@@ -240,7 +245,7 @@ def test_the_readme_import_example_imports(cli: Cli) -> None:
     assert len(lines) >= 8
     path = cli.workdir / "readme.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    done = cli("import", str(path))
+    done = cli("import", str(path), "--role", "admin")
     assert f"{len(lines)} applied" in done.stdout
     balances = json.loads(
         cli("report", "balances", "--unit", "U9", "--year", "2024", "--format", "json").stdout

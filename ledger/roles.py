@@ -1,0 +1,57 @@
+"""Who may do what. The CLI runs as the role it is given (a local operator with database
+access); the service derives the role from the caller's token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.errors import Forbidden
+
+
+class Role(StrEnum):
+    """Roles, from least to most powerful (auditor reads everything, posts nothing)."""
+
+    AUDITOR = "auditor"
+    CLERK = "clerk"
+    """Posts into open years."""
+    CLOSER = "closer"
+    """Runs the year-end close; posts adjustments into a closed year in its adjustment period."""
+    ADMIN = "admin"
+    """Registers units and opens years; reopens a closed year."""
+
+
+#: The least role each command needs.
+REQUIRED_ROLE: dict[str, Role] = {
+    "register_unit": Role.ADMIN,
+    "open_fiscal_year": Role.ADMIN,
+    "reopen_fiscal_year": Role.ADMIN,
+    "start_closing": Role.CLOSER,
+    "close_line": Role.CLOSER,
+    "finish_closing": Role.CLOSER,
+}
+_RANK = {Role.AUDITOR: 0, Role.CLERK: 1, Role.CLOSER: 2, Role.ADMIN: 3}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The identity and role a command runs under."""
+
+    identity: str
+    role: Role
+
+    def at_least(self, role: Role) -> bool:
+        return _RANK[self.role] >= _RANK[role]
+
+    def require(self, command_type: str) -> None:
+        """Raise :class:`Forbidden` unless this actor may run ``command_type``."""
+        needed = REQUIRED_ROLE.get(command_type, Role.CLERK)
+        if not self.at_least(needed):
+            raise Forbidden(
+                f"{self.identity} ({self.role.value}) may not {command_type.replace('_', ' ')}:"
+                f" that needs the {needed.value} role"
+            )
+
+
+#: In-process callers that are trusted by construction: seed loading, tests, jobs.
+SYSTEM = Actor("system", Role.ADMIN)
