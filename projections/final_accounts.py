@@ -306,6 +306,12 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
                 fiscal_spent + fiscal_closing - fiscal_initial, fiscal_initial
             ),
             "variance_formula": "(决算数 - 年初预算数) / 年初预算数 x 100",
+            "clawed_back": W(_sum(ln.totals.clawed_back for ln in fiscal)),
+            "clawed_back_prior_year_carryover": W(
+                _sum(ln.totals.clawed_back_carryover for ln in fiscal)
+            ),
+            "lapsed_at_close": W(_sum(ln.totals.lapsed for ln in fiscal)),
+            "carried_over_at_close": W(_sum(ln.totals.carried_out for ln in fiscal)),
         },
         "general_public_budget_expenditure": {
             "amount": W(gpb_spent),

@@ -11,19 +11,24 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commands.closing import close_year
 from commands.models import parse_command
 from ledger.aggregates import BudgetLine
+from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import NotReversible, Overspend
 from ledger.money import yuan_str
+from ledger.roles import SYSTEM
 from ledger.settings import Settings
 from projections.books import Books, books_of
+from projections.checks import check_year
 from projections.final_accounts import final_accounts
 from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
 
@@ -163,4 +168,44 @@ def test_a_retried_command_never_writes_twice(amounts: list[int]) -> None:
     assert books_of(ledger).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.top_ups + books_of(
         ledger
     ).lines[BudgetLine.id_for(UNIT, YEAR, "L1")].totals.initial == sum(amounts)
+    ledger.close()
+
+
+@given(operations, st.booleans())
+def test_closing_then_opening_conserves_money_across_the_year_boundary(
+    ops: list[tuple[str, str, int, int]], project_continues: bool
+) -> None:
+    ledger = build_ledger(Settings(database_url="memory://"))
+    setup = setup_commands()
+    setup[2]["final_year"] = YEAR + 1 if project_continues else YEAR
+    scenario = Scenario(ledger).given(*setup)
+    for kind, line, fen, _ in ops:
+        if kind in ("reverse", "retry"):
+            continue
+        command, _ = build(kind, "L1" if kind == "transfer" else line, fen)
+        with contextlib.suppress(Overspend):
+            scenario.when(command)
+    before = {ln.code: ln.totals.available for ln in books_of(ledger).lines.values()}
+
+    close_year(ledger, "memory://", UNIT, YEAR, policy=load_policy(), actor=SYSTEM)
+
+    books = books_of(ledger)
+    this_year = books.lines_of(UNIT, YEAR)
+    next_year = {ln.code: ln for ln in books.lines_of(UNIT, YEAR + 1)}
+    assert all(ln.totals.available == 0 for ln in this_year)
+    for ln in this_year:
+        carried = ln.totals.carried_out
+        assert carried + ln.totals.lapsed == before[ln.code]
+        assert (next_year[ln.code].totals.carried_in if ln.code in next_year else 0) == carried
+        if ln.code == "L1" and before["L1"]:
+            assert (carried == before["L1"]) is project_continues
+    assert sum(ln.totals.closing for ln in this_year) == sum(
+        ln.totals.opening for ln in next_year.values()
+    )
+    kinds = books.balances_by_account_kind()
+    assert kinds["transit"] == 0 and sum(kinds.values()) == 0
+    assert -kinds["issued"] == kinds["paid"] + kinds["returned"] + kinds["available"]
+    for year in (YEAR, YEAR + 1):
+        failed = [c for c in check_year(books, UNIT, year) if not c.ok]
+        assert failed == []
     ledger.close()
