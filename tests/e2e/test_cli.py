@@ -251,3 +251,96 @@ def test_the_readme_import_example_imports(cli: Cli) -> None:
         cli("report", "balances", "--unit", "U9", "--year", "2024", "--format", "json").stdout
     )
     assert balances["lines"][0]["balance"] == "239000.00"  # 300000 − 60000 − 1000
+
+
+def test_close_2022_then_post_into_2023(cli: Cli) -> None:
+    cli("demo")
+    refused = cli("close-year", "--unit", UNIT, "--year", "2022", ok=False)
+    assert "rejected (forbidden)" in refused.stderr
+    closed = cli("close-year", "--unit", UNIT, "--year", "2022", "--role", "closer")
+    assert "2022 of CJ-SWGXJ closed" in closed.stdout
+    assert (
+        "already closed"
+        in cli("close-year", "--unit", UNIT, "--year", "2022", "--role", "closer").stdout
+    )
+    assert "identities hold for 2022" in cli("check", "--unit", UNIT, "--year", "2022").stdout
+
+    late = cli(
+        "post",
+        "disburse",
+        "--unit",
+        "CJ-SWGXJ",
+        "--year",
+        "2022",
+        "--line",
+        "JB-2010301-GY",
+        "--amount",
+        "10",
+        "--payee",
+        "X",
+        "--economic-code",
+        "30201",
+        "--date",
+        "2022-12-31",
+        "--document-no",
+        "记-x",
+        ok=False,
+    )
+    assert "rejected (year_closed)" in late.stderr
+
+    common = ["--unit", "CJ-SWGXJ", "--year", "2023", "--date", "2023-01-10"]
+    cli(
+        "post",
+        "open-line",
+        *common,
+        "--line",
+        "JB-2010301-GY",
+        "--title",
+        "公用经费",
+        "--nature",
+        "basic_public",
+        "--function-code",
+        "2010301",
+    )
+    cli(
+        "post",
+        "allocate",
+        *common,
+        "--line",
+        "JB-2010301-GY",
+        "--amount",
+        "20万",
+        "--initial",
+        "--document-no",
+        "昌市人大批复〔2023〕1号",
+    )
+    cli(
+        "post",
+        "disburse",
+        *common,
+        "--line",
+        "JB-2010301-GY",
+        "--amount",
+        "4300",
+        "--payee",
+        "加油站",
+        "--economic-code",
+        "30231",
+        "--document-no",
+        "记-2023-01-0001",
+    )
+    r22 = json.loads(
+        cli("report", "final-accounts", "--unit", UNIT, "--year", "2022", "--format", "json").stdout
+    )
+    r23 = json.loads(
+        cli("report", "final-accounts", "--unit", UNIT, "--year", "2023", "--format", "json").stdout
+    )
+    assert (
+        r23["overview"]["opening_carryover_and_balance"]
+        == r22["overview"]["closing_carryover_and_balance"]
+        == "0.00"
+    )
+    assert r23["overview"]["current_year_income"] == "20.00"
+    assert r23["overview"]["closing_carryover_and_balance"] == "19.57"
+    assert r23["three_public_expenses"]["vehicle_operation"] == "0.43"
+    assert "identities hold for 2023" in cli("check", "--unit", UNIT, "--year", "2023").stdout
