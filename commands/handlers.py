@@ -440,6 +440,12 @@ class CommandHandler:
         if c.outcome is Outcome.LAPSE:
             amount = line.lapse(reason=c.rule, **meta)
             return [line], f"{yuan_str(amount)} yuan of line {c.line} lapsed ({c.rule})", line
+        next_year = self._year(c.unit, c.year + 1)
+        if next_year.status is not YearStatus.OPEN:
+            raise CloseBlocked(
+                f"{next_year.label} is {next_year.status.value}: the carryover of line {c.line} "
+                "has nowhere to go; reopen it first"
+            )
         next_line = self._next_year_line(line, meta)
         amount = line.carry_over(to_year=c.year + 1, to_line=c.line, **meta)
         if amount:

@@ -303,3 +303,17 @@ def test_clawing_back_carryover_and_topping_up_a_carried_project(books: Scenario
         "executed": "0.02",
     }
     assert go["total"]["full_year_budget"] == "0.06"
+
+
+def test_a_reopened_year_cannot_carry_into_a_closed_next_year(books: Scenario) -> None:
+    close(books)
+    nxt = {"year": YEAR + 1, "business_date": f"{YEAR + 1}-06-01"}
+    books.when(cmd("transfer_to_enterprise", line="L-GO", amount="400", payee="甲公司", **nxt))
+    books.when(cmd("transfer_to_enterprise", line="L-FUND", amount="300", payee="丙公司", **nxt))
+    close_year(books.ledger, "memory://", UNIT, YEAR + 1, policy=load_policy(), actor=CLOSER)
+    CommandHandler(books.ledger, actor=ADMIN).handle(
+        parse_command(cmd("reopen_fiscal_year", unit=UNIT, year=YEAR, reason="补记追加"))
+    )
+    books.when(cmd("allocate_budget", line="L-GO", amount="10"))
+    with pytest.raises(CloseBlocked, match="nowhere to go"):
+        close(books)
