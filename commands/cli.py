@@ -23,6 +23,7 @@ from commands.models import (
     AnyCommand,
     parse_command,
 )
+from ledger.aggregates import ApiToken
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
@@ -32,6 +33,7 @@ from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
+from ledger.tokens import new_token
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
@@ -594,6 +596,129 @@ def check_command(
     typer.echo(f"{len(checks) - len(failed)} of {len(checks)} identities hold for {year}")
     if failed:
         raise typer.Exit(1)
+
+
+# --- the service and its tokens ------------------------------------------------------
+
+tokens_app = typer.Typer(help="API tokens of the service (admin).", no_args_is_help=True)
+app.add_typer(tokens_app, name="tokens")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Run the HTTP API (FastAPI on uvicorn). SIGTERM finishes in-flight requests first."""
+    import uvicorn
+
+    from commands.api import create_app
+
+    settings = _settings(database_url)
+    configure_logging(settings.log_level if settings.log_level != "WARNING" else "INFO")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        log_level="warning",
+    )
+
+
+@tokens_app.command("create")
+def tokens_create(
+    identity: Annotated[str, typer.Option(help="Who acts with the token, e.g. 会计-王芳.")],
+    token_role: Annotated[Role, typer.Option("--token-role", help="Role the token carries.")],
+    clearance: Annotated[bool, typer.Option("--clearance", help="May see 涉密 detail.")] = False,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Issue a token. It is printed once; only its salted hash is stored."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    made = new_token()
+    try:
+        command = parse_command(
+            {
+                "type": "issue_token",
+                "command_id": f"token-{made.token_id}",
+                "posted_by": settings.user,
+                "business_date": date.today().isoformat(),
+                "token_id": made.token_id,
+                "identity": identity,
+                "role": token_role.value,
+                "clearance": clearance,
+                "salt": made.salt,
+                "digest": made.digest,
+            }
+        )
+        CommandHandler(ledger, actor=_actor(settings, role)).handle(command)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    typer.echo(made.token)
+    typer.echo(
+        f"token {made.token_id} for {identity} ({token_role.value}); keep it secret: "
+        "it cannot be shown again",
+        err=True,
+    )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token id (16 hex digits).")],
+    reason: Annotated[str, typer.Option()],
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Revoke a token."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    try:
+        command = parse_command(
+            {
+                "type": "revoke_token",
+                "command_id": f"revoke-{token_id}-{uuid.uuid4()}",
+                "posted_by": settings.user,
+                "business_date": date.today().isoformat(),
+                "token_id": token_id,
+                "reason": reason,
+            }
+        )
+        result = CommandHandler(ledger, actor=_actor(settings, role)).handle(command)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    typer.echo(result.message)
+
+
+@tokens_app.command("list")
+def tokens_list(database_url: DatabaseOption = None) -> None:
+    """Every token: id, identity, role, clearance, revoked. Never the secret."""
+    ledger = _ledger(database_url)
+    try:
+        found: dict[str, dict[str, Any]] = {}
+        for _, event in ledger.read_events():
+            if isinstance(event, ApiToken.Issued):
+                found[event.token_id] = {
+                    "token_id": event.token_id,
+                    "identity": event.identity,
+                    "role": event.role,
+                    "clearance": event.clearance,
+                    "issued": event.timestamp.isoformat(),
+                    "revoked": False,
+                }
+            elif isinstance(event, ApiToken.Revoked):
+                for token in found.values():
+                    if ApiToken.id_for(token["token_id"]) == event.originator_id:
+                        token["revoked"] = True
+    finally:
+        ledger.close()
+    typer.echo(json.dumps(list(found.values()), ensure_ascii=False, indent=1))
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ raises a :class:`~ledger.errors.LedgerError` and stores nothing.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -27,6 +28,7 @@ from commands.models import (
     Disburse,
     FinishClosing,
     ImportPriorYearFigures,
+    IssueToken,
     LineCommand,
     OpenBudgetLine,
     OpenFiscalYear,
@@ -36,11 +38,20 @@ from commands.models import (
     RegisterUnit,
     ReopenFiscalYear,
     ReverseEntry,
+    RevokeToken,
     SetThreePublicBudget,
     StartClosing,
     TransferToEnterprise,
 )
-from ledger.aggregates import BudgetLine, CommandRecord, FiscalYear, Project, Unit, YearStatus
+from ledger.aggregates import (
+    ApiToken,
+    BudgetLine,
+    CommandRecord,
+    FiscalYear,
+    Project,
+    Unit,
+    YearStatus,
+)
 from ledger.application import Ledger
 from ledger.classifications import Nature
 from ledger.closing.policy import Outcome
@@ -56,6 +67,7 @@ from ledger.errors import (
     NotReversible,
     UnknownLine,
     UnknownProject,
+    UnknownToken,
     UnknownUnit,
     YearClosed,
     YearNotOpen,
@@ -132,6 +144,8 @@ class CommandHandler:
             CloseLine: self._close_line,
             FinishClosing: self._finish_closing,
             ReopenFiscalYear: self._reopen,
+            IssueToken: self._issue_token,
+            RevokeToken: self._revoke_token,
         }
 
     # --- the one entry point ------------------------------------------------
@@ -186,7 +200,9 @@ class CommandHandler:
                 self.ledger.save(*aggregates, record)
             except IntegrityError:
                 # Another writer got there first: the same command (its record now
-                # exists) or another posting to the same aggregate. Decide again.
+                # exists) or another posting to the same aggregate. Decide again, after
+                # a short random pause so that contenders do not collide again.
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2**_attempt)))
                 continue
             log.info(
                 "command_applied",
@@ -492,3 +508,27 @@ class CommandHandler:
         fiscal_year = self._year(c.unit, c.year)
         fiscal_year.reopen(reason=c.reason, **c.meta())
         return [fiscal_year], f"{fiscal_year.label} reopened: {c.reason}", None
+
+    # --- API tokens ------------------------------------------------------------------
+
+    def _issue_token(self, c: IssueToken) -> Decision:
+        if self.ledger.find(ApiToken, ApiToken.id_for(c.token_id)) is not None:
+            raise AlreadyExists(f"token {c.token_id} already exists")
+        token = ApiToken._create(
+            ApiToken.Issued,
+            token_id=c.token_id,
+            identity=c.identity,
+            role=c.role.value,
+            clearance=c.clearance,
+            salt=c.salt,
+            digest=c.digest,
+            **c.meta(),
+        )
+        return [token], f"token {c.token_id} issued to {c.identity} ({c.role.value})", None
+
+    def _revoke_token(self, c: RevokeToken) -> Decision:
+        token = self.ledger.find(ApiToken, ApiToken.id_for(c.token_id))
+        if token is None:
+            raise UnknownToken(f"there is no token {c.token_id}")
+        token.revoke(c.reason, **c.meta())
+        return [token], f"token {c.token_id} revoked", None

@@ -21,6 +21,7 @@ from pydantic import (
     PlainSerializer,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -35,6 +36,7 @@ from ledger.classifications import (
 from ledger.closing.policy import Outcome
 from ledger.errors import InvalidAmount, InvalidInput, LedgerError
 from ledger.money import parse_amount, yuan_str
+from ledger.roles import Role
 
 
 def _parse_positive(value: object) -> int:
@@ -58,12 +60,26 @@ def _parse_non_negative(value: object) -> int:
 
 
 #: A positive amount: yuan text in, integer fen inside, yuan text out.
+_AMOUNT_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [{"type": "string", "maxLength": 40}, {"type": "integer"}],
+        "description": 'Yuan as text ("1234.56", at most two decimals) or 万元 ("26.08万"); '
+        "an integer is whole yuan. Never a floating-point number.",
+        "examples": ["1234.56", "26.08万"],
+    }
+)
 Amount = Annotated[
-    int, BeforeValidator(_parse_positive), PlainSerializer(yuan_str, when_used="json")
+    int,
+    BeforeValidator(_parse_positive),
+    PlainSerializer(yuan_str, when_used="json"),
+    _AMOUNT_SCHEMA,
 ]
 #: A zero-or-positive amount (budgets and published figures may be zero).
 NonNegativeAmount = Annotated[
-    int, BeforeValidator(_parse_non_negative), PlainSerializer(yuan_str, when_used="json")
+    int,
+    BeforeValidator(_parse_non_negative),
+    PlainSerializer(yuan_str, when_used="json"),
+    _AMOUNT_SCHEMA,
 ]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Memo = Annotated[str, Field(max_length=1000)]
@@ -327,6 +343,26 @@ class ReopenFiscalYear(Command):
     reason: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+class IssueToken(Command):
+    """Issue an API token (admin). Carries only the salted hash of the secret."""
+
+    type: Literal["issue_token"] = "issue_token"
+    token_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    identity: Text
+    role: Role
+    clearance: bool = False
+    salt: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class RevokeToken(Command):
+    """Revoke an API token (admin)."""
+
+    type: Literal["revoke_token"] = "revoke_token"
+    token_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
 AnyCommand = Annotated[
     RegisterUnit
     | OpenFiscalYear
@@ -344,7 +380,9 @@ AnyCommand = Annotated[
     | StartClosing
     | CloseLine
     | FinishClosing
-    | ReopenFiscalYear,
+    | ReopenFiscalYear
+    | IssueToken
+    | RevokeToken,
     Field(discriminator="type"),
 ]
 

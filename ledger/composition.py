@@ -7,7 +7,7 @@ import time
 from eventsourcing.persistence import InternalError, OperationalError
 
 from ledger.application import Ledger
-from ledger.settings import Settings, persistence_env
+from ledger.settings import Settings
 
 #: Creating the tables is idempotent, but PostgreSQL refuses two sessions changing the
 #: catalogue at the same instant ("tuple concurrently updated") — as when several
@@ -18,7 +18,7 @@ START_ATTEMPTS = 5
 def build_ledger(settings: Settings | None = None) -> Ledger:
     """A ledger connected to the database the settings name (tables created if missing)."""
     settings = settings or Settings()
-    env = persistence_env(settings.effective_database_url)
+    env = settings.persistence()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
             return Ledger(env=env)

@@ -57,6 +57,18 @@ class UnknownLine(LedgerError):
     code = "unknown_line"
 
 
+class UnknownToken(LedgerError):
+    """An API token id that was never issued."""
+
+    code = "unknown_token"
+
+
+class Unauthorized(LedgerError):
+    """No token, a malformed, unknown or revoked one: the caller is not identified."""
+
+    code = "unauthorized"
+
+
 class AlreadyExists(LedgerError):
     """A unit, year, project or line that is already there."""
 

@@ -29,6 +29,8 @@ REQUIRED_ROLE: dict[str, Role] = {
     "start_closing": Role.CLOSER,
     "close_line": Role.CLOSER,
     "finish_closing": Role.CLOSER,
+    "issue_token": Role.ADMIN,
+    "revoke_token": Role.ADMIN,
 }
 _RANK = {Role.AUDITOR: 0, Role.CLERK: 1, Role.CLOSER: 2, Role.ADMIN: 3}
 

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     user: str = Field(default="clerk", description="Identity the CLI posts as (FUNDFLOW_USER).")
     role: Role = Field(default=Role.CLERK, description="Role the CLI acts in (FUNDFLOW_ROLE).")
+    max_request_bytes: int = Field(
+        default=64 * 1024, description="Largest request body the service accepts."
+    )
+    closing_policy: Path | None = Field(
+        default=None, description="Closing policy file of the service (default: packaged)."
+    )
+    pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
+    max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
     fault_kill_after_steps: int | None = Field(
         default=None,
         description=(
@@ -35,6 +43,14 @@ class Settings(BaseSettings):
             "steps, to prove a rerun completes it exactly once. Never set it in production."
         ),
     )
+
+    def persistence(self) -> dict[str, str]:
+        """The eventsourcing environment for these settings."""
+        env = persistence_env(self.effective_database_url)
+        if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+            env["POSTGRES_POOL_SIZE"] = str(self.pool_size)
+            env["POSTGRES_MAX_OVERFLOW"] = str(self.max_overflow)
+        return env
 
     @property
     def effective_database_url(self) -> str:

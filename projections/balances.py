@@ -8,7 +8,9 @@ from ledger.money import wanyuan_str, yuan_str
 from projections.books import Books
 
 
-def balances_report(books: Books, unit: str, year: int) -> dict[str, Any]:
+def balances_report(
+    books: Books, unit: str, year: int, *, clearance: bool = False
+) -> dict[str, Any]:
     """Per line: full-year budget, executed, clawed back and the balance still available;
     and the balance per fund source. Exact yuan, since balances are carried forward."""
     code = books.unit(unit).code
@@ -26,7 +28,11 @@ def balances_report(books: Books, unit: str, year: int) -> dict[str, Any]:
         "lines": [
             {
                 "line": ln.code,
-                "project": ln.project_code,
+                "project": None
+                if ln.project_code
+                and not clearance
+                and books.projects[(code, ln.project_code)].classified
+                else ln.project_code,
                 "fund_source": ln.fund_source.value,
                 "opening": yuan_str(ln.totals.opening),
                 "full_year_budget": yuan_str(ln.totals.full_year_budget),

@@ -60,11 +60,13 @@ def _funds(lines: list[LineView]) -> dict[str, str]:
     )
 
 
-def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]]:
+def project_rows(
+    books: Books, unit_code: str, year: int, *, clearance: bool = False
+) -> list[dict[str, Any]]:
     """One row per project with lines in the year, in the order its first line was opened.
 
-    Classified projects (涉密) keep their totals and function items but not their
-    name, implementing units or the split of their funds.
+    Without ``clearance``, classified projects (涉密) keep their totals and function items
+    but not their name, implementing units or the split of their funds — as published.
     """
     by_project: dict[str, list[LineView]] = {}
     for line in books.lines_of(unit_code, year):
@@ -81,7 +83,7 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
                 line.totals.spent
             )
         row: dict[str, Any]
-        if project.classified:
+        if project.classified and not clearance:
             total = _funds(lines)
             total["initial_budget"] = None  # type: ignore[assignment]
             row = {
@@ -94,6 +96,7 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
             fiscal = [ln for ln in lines if ln.is_fiscal]
             row = {
                 "name": project.name,
+                **({"classified": True} if project.classified else {}),
                 "implementing_units": project.implementing_units,
                 "funds": {
                     "total": _funds(lines),
@@ -109,7 +112,9 @@ def project_rows(books: Books, unit_code: str, year: int) -> list[dict[str, Any]
     return rows
 
 
-def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
+def execution_report(
+    books: Books, unit: str, year: int, *, clearance: bool = False
+) -> dict[str, Any]:
     """Execution per project and per budget line of a unit's year."""
     code = books.unit(unit).code
     books.year(code, year)
@@ -117,13 +122,15 @@ def execution_report(books: Books, unit: str, year: int) -> dict[str, Any]:
 
     def classified(line: LineView) -> bool:
         return (
-            line.project_code is not None and books.projects[(code, line.project_code)].classified
+            not clearance
+            and line.project_code is not None
+            and books.projects[(code, line.project_code)].classified
         )
 
     return {
         "unit": books.units[code].name,
         "fiscal_year": year,
-        "projects": project_rows(books, code, year),
+        "projects": project_rows(books, code, year, clearance=clearance),
         "lines": [
             {
                 "line": ln.code,

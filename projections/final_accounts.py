@@ -111,8 +111,11 @@ def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
     }
 
 
-def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
-    """The final-accounts report of ``unit`` (code or name) for ``year``."""
+def final_accounts(
+    books: Books, unit: str, year: int, *, clearance: bool = False
+) -> dict[str, Any]:
+    """The final-accounts report of ``unit`` (code or name) for ``year``; classified
+    projects in detail only with ``clearance``."""
     unit_view = books.unit(unit)
     code = unit_view.code
     year_view = books.year(code, year)
@@ -243,7 +246,7 @@ def final_accounts(books: Books, unit: str, year: int) -> dict[str, Any]:
     def by_category(category: ProcurementCategory) -> str:
         return W(_sum(a for (c, _), a in procurement.items() if c == category))
 
-    projects = project_rows(books, code, year)
+    projects = project_rows(books, code, year, clearance=clearance)
     project_lines = [ln for ln in lines if ln.nature is Nature.PROJECT]
 
     return {

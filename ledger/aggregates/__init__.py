@@ -1,9 +1,10 @@
 """Aggregates: the consistency boundaries of the ledger."""
 
+from ledger.aggregates.api_token import ApiToken
 from ledger.aggregates.budget_line import BudgetLine
 from ledger.aggregates.command_record import CommandRecord
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
 from ledger.aggregates.unit import Unit
 
-__all__ = ["BudgetLine", "CommandRecord", "FiscalYear", "Project", "Unit", "YearStatus"]
+__all__ = ["ApiToken", "BudgetLine", "CommandRecord", "FiscalYear", "Project", "Unit", "YearStatus"]

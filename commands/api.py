@@ -1,0 +1,539 @@
+"""The HTTP API treasury staff post to. Thin: authenticate, parse, build the command, call
+the handler, map domain errors to ``application/problem+json``.
+
+Every posting needs an ``Idempotency-Key`` header (or a ``command_id`` in the body): a retry
+with the same key and body returns the original result (200, ``Idempotent-Replayed: true``)
+and writes nothing; the same key with another body is refused (409). The acting identity is
+the token's, recorded as ``posted_by`` of every event.
+"""
+
+import inspect
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any
+
+import structlog
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from commands.closing import close_year
+from commands.handlers import CommandHandler, CommandResult
+from commands.models import (
+    AllocateBudget,
+    ClawBack,
+    Command,
+    Disburse,
+    ImportPriorYearFigures,
+    OpenBudgetLine,
+    OpenFiscalYear,
+    RecordYearFacts,
+    ReduceBudget,
+    RegisterProject,
+    RegisterUnit,
+    ReopenFiscalYear,
+    ReverseEntry,
+    SetThreePublicBudget,
+    TransferToEnterprise,
+    parse_command,
+)
+from commands.problems import from_error, problem
+from ledger import tokens
+from ledger.aggregates import ApiToken
+from ledger.application import Ledger
+from ledger.closing.policy import load_policy
+from ledger.composition import build_ledger
+from ledger.errors import Forbidden, LedgerError, Unauthorized
+from ledger.money import yuan_str
+from ledger.roles import REQUIRED_ROLE, Actor, Role
+from ledger.settings import Settings
+from projections.balances import balances_report
+from projections.books import books_of
+from projections.checks import check_year
+from projections.execution import execution_report
+from projections.final_accounts import final_accounts
+
+log = structlog.get_logger("fundflow.http")
+
+#: Retries of a command whose line other clerks keep changing, before a 409.
+SERVICE_MAX_ATTEMPTS = 40
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as their token says."""
+
+    actor: Actor
+    clearance: bool
+
+
+# --- request size limit -------------------------------------------------------------
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, whether or not they say their
+    length up front."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413, "request_too_large", f"the request body is larger than {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+# --- the application ----------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
+    """The service, connected to the settings' database when it starts."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ledger = ledger or build_ledger(settings)
+        try:
+            yield
+        finally:
+            if ledger is None:
+                app.state.ledger.close()
+
+    app = FastAPI(
+        title="fundflow",
+        version="0.1.0",
+        description=__doc__,
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    _install_access_log(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+
+    @app.get("/health", tags=["operations"])
+    def health(request: Request) -> JSONResponse:
+        """Checks that the database answers."""
+        try:
+            position = _ledger(request).position()
+        except Exception as error:
+            log.warning("health_failed", error=type(error).__name__)
+            return problem(503, "database_unavailable", "the database does not answer")
+        return JSONResponse({"status": "ok", "log_position": position})
+
+    for spec in COMMAND_ROUTES:
+        _add_command_route(app, spec)
+    _add_close_route(app, settings)
+    _add_report_routes(app)
+    return app
+
+
+def _ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+# --- authentication and roles -------------------------------------------------------
+
+
+def authenticate(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <token>")] = None,
+) -> Caller:
+    """The caller of a token: ``Authorization: Bearer ff_<id>_<secret>``."""
+    refused = Unauthorized("a valid API token is required: Authorization: Bearer <token>")
+    if not authorization or not authorization.startswith("Bearer "):
+        raise refused
+    parts = tokens.split(authorization.removeprefix("Bearer ").strip())
+    if parts is None:
+        raise refused
+    token = _ledger(request).find(ApiToken, ApiToken.id_for(parts[0]))
+    if token is None or token.revoked or not tokens.matches(token.salt, token.digest, parts[1]):
+        raise refused
+    caller = Caller(Actor(token.identity, Role(token.role)), token.clearance)
+    request.state.identity = token.identity
+    return caller
+
+
+def requires(role: Role) -> Callable[..., Caller]:
+    """A dependency admitting callers with at least ``role`` (403 otherwise)."""
+
+    def dependency(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+        if not caller.actor.at_least(role):
+            raise Forbidden(
+                f"{caller.actor.identity} ({caller.actor.role.value}) may not do this: "
+                f"it needs the {role.value} role"
+            )
+        return caller
+
+    return dependency
+
+
+# --- command routes -----------------------------------------------------------------
+
+ALWAYS_FROM_ELSEWHERE = {"type", "command_id", "posted_by"}
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    path: str
+    command: type[Command]
+    summary: str
+
+    @property
+    def path_params(self) -> list[str]:
+        return [p for p in ("unit", "year", "line") if "{" + p + "}" in self.path]
+
+    @property
+    def role(self) -> Role:
+        command_type = self.command.model_fields["type"].default
+        return REQUIRED_ROLE.get(command_type, Role.CLERK)
+
+
+UNIT = "/v1/units/{unit}"
+YEAR = UNIT + "/years/{year}"
+LINE = YEAR + "/lines/{line}"
+COMMAND_ROUTES = [
+    CommandRoute("/v1/units", RegisterUnit, "Register a unit (admin)"),
+    CommandRoute(UNIT + "/years", OpenFiscalYear, "Open a fiscal year (admin)"),
+    CommandRoute(UNIT + "/projects", RegisterProject, "Register a project"),
+    CommandRoute(YEAR + "/lines", OpenBudgetLine, "Open a budget line"),
+    CommandRoute(LINE + "/allocations", AllocateBudget, "下达 / 追加: allocate to a line"),
+    CommandRoute(LINE + "/reductions", ReduceBudget, "追减: reduce a line"),
+    CommandRoute(LINE + "/transfers", TransferToEnterprise, "拨付: transfer to an enterprise"),
+    CommandRoute(LINE + "/disbursements", Disburse, "支付: pay from a line"),
+    CommandRoute(LINE + "/clawbacks", ClawBack, "财政收回: claw back unspent money"),
+    CommandRoute(LINE + "/reversals", ReverseEntry, "红字冲销: reverse a posting"),
+    CommandRoute(
+        YEAR + "/prior-year-figures", ImportPriorYearFigures, "Record published prior-year figures"
+    ),
+    CommandRoute(YEAR + "/three-public-budget", SetThreePublicBudget, "“三公”经费预算"),
+    CommandRoute(YEAR + "/facts", RecordYearFacts, "Staff, vehicles, assets of the year"),
+    CommandRoute(YEAR + "/reopen", ReopenFiscalYear, "Reopen a closed year (admin)"),
+]
+
+
+def body_model(route: CommandRoute) -> type[BaseModel]:
+    """The request body of a command: its fields less those the path, the header and the
+    token supply."""
+    excluded = ALWAYS_FROM_ELSEWHERE | set(route.path_params)
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in route.command.model_fields.items()
+        if name not in excluded
+    }
+    fields["command_id"] = (
+        str | None,
+        Field(
+            default=None,
+            min_length=1,
+            max_length=64,
+            description="Alternative to the Idempotency-Key header.",
+        ),
+    )
+    model: type[BaseModel] = create_model(
+        f"{route.command.__name__}Body",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=route.command.__doc__,
+        **fields,
+    )
+    return model
+
+
+def _path_parameter(name: str) -> inspect.Parameter:
+    kind = inspect.Parameter.KEYWORD_ONLY
+    if name == "year":
+        return inspect.Parameter(name, kind, annotation=Annotated[int, Path(ge=1949, le=2200)])
+    return inspect.Parameter(
+        name, kind, annotation=Annotated[str, Path(min_length=1, max_length=64)]
+    )
+
+
+def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
+    model = body_model(route)
+
+    def endpoint(**params: Any) -> Response:
+        request: Request = params.pop("request")
+        caller: Caller = params.pop("caller")
+        body: BaseModel = params.pop("body")
+        key: str | None = params.pop("idempotency_key")
+        data = body.model_dump(mode="json")
+        command_id = key or data.pop("command_id", None)
+        data.pop("command_id", None)
+        if not command_id:
+            return problem(
+                400,
+                "idempotency_key_required",
+                "every posting needs an Idempotency-Key header (or a command_id), "
+                "so that a retry cannot post twice",
+            )
+        data.update(params)
+        data.update(
+            type=route.command.model_fields["type"].default,
+            command_id=command_id,
+            posted_by=caller.actor.identity,
+        )
+        request.state.command = data["type"]
+        handler = CommandHandler(
+            _ledger(request), actor=caller.actor, max_attempts=SERVICE_MAX_ATTEMPTS
+        )
+        result = handler.handle(parse_command(data))
+        request.state.outcome = result.status
+        replayed = result.status == "already_applied"
+        return JSONResponse(
+            result.model_dump(mode="json"),
+            status_code=200 if replayed else 201,
+            headers={"Idempotent-Replayed": "true" if replayed else "false"},
+        )
+
+    kind = inspect.Parameter.KEYWORD_ONLY
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("request", kind, annotation=Request),
+            *(_path_parameter(p) for p in route.path_params),
+            inspect.Parameter("body", kind, annotation=Annotated[model, Body()]),
+            inspect.Parameter(
+                "idempotency_key",
+                kind,
+                annotation=Annotated[
+                    str | None,
+                    Header(
+                        alias="Idempotency-Key",
+                        min_length=1,
+                        max_length=64,
+                        description="Your id for this posting; resend it to retry safely.",
+                    ),
+                ],
+                default=None,
+            ),
+            inspect.Parameter(
+                "caller", kind, annotation=Annotated[Caller, Depends(requires(route.role))]
+            ),
+        ]
+    )
+    app.add_api_route(
+        route.path,
+        endpoint,
+        methods=["POST"],
+        summary=route.summary,
+        response_model=CommandResult,
+        status_code=201,
+        tags=["postings"],
+        responses=_PROBLEM_RESPONSES,
+    )
+
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+_PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    s: {"description": d, **_PROBLEM}
+    for s, d in [
+        (400, "Malformed request"),
+        (401, "No valid token"),
+        (403, "Role does not allow it"),
+        (404, "Not found"),
+        (409, "The books do not allow it"),
+        (413, "Request too large"),
+        (422, "Invalid input"),
+    ]
+}
+
+
+class CloseResult(BaseModel):
+    unit: str
+    year: int
+    already_closed: bool
+    resumed: bool
+    carried_over: str
+    lapsed: str
+    adjustment_until: date | None
+
+
+def _add_close_route(app: FastAPI, settings: Settings) -> None:
+    @app.post(
+        YEAR + "/close", tags=["year-end"], response_model=CloseResult, responses=_PROBLEM_RESPONSES
+    )
+    def close(
+        request: Request,
+        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.CLOSER))],
+    ) -> CloseResult:
+        """年终结账: carry over or lapse what is unspent, lock the year, open the next.
+        Safe to call again: a close is applied once."""
+        request.state.command = "close_year"
+        report = close_year(
+            _ledger(request),
+            settings.effective_database_url,
+            unit,
+            year,
+            policy=load_policy(settings.closing_policy),
+            actor=caller.actor,
+        )
+        return CloseResult(
+            unit=report.unit,
+            year=year,
+            already_closed=report.already_closed,
+            resumed=report.resumed,
+            carried_over=yuan_str(report.carried_over),
+            lapsed=yuan_str(report.lapsed),
+            adjustment_until=report.adjustment_until,
+        )
+
+
+# --- reports ------------------------------------------------------------------------
+
+
+def _add_report_routes(app: FastAPI) -> None:
+    reports: dict[str, Callable[..., dict[str, Any]]] = {
+        "final-accounts": final_accounts,
+        "execution": execution_report,
+        "balances": balances_report,
+    }
+    for name, build in reports.items():
+        _add_report_route(app, name, build)
+
+    @app.get(YEAR + "/check", tags=["reports"], responses=_PROBLEM_RESPONSES)
+    def check(
+        request: Request,
+        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+    ) -> dict[str, Any]:
+        """Every identity of the year's accounts, and whether it holds."""
+        checks = check_year(books_of(_ledger(request)), unit, year)
+        return {
+            "unit": unit,
+            "year": year,
+            "ok": all(c.ok for c in checks),
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        }
+
+
+def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:
+    @app.get(YEAR + f"/reports/{name}", tags=["reports"], name=name, responses=_PROBLEM_RESPONSES)
+    def report(
+        request: Request,
+        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        as_of: Annotated[
+            date | None, Query(description="Business date: the books that day.")
+        ] = None,
+        as_of_position: Annotated[
+            int | None, Query(ge=0, description="Log position: the books at that moment.")
+        ] = None,
+    ) -> dict[str, Any]:
+        books = books_of(_ledger(request), as_of_position=as_of_position, as_of_date=as_of)
+        return build(books, unit, year, clearance=caller.clearance)
+
+    report.__doc__ = f"The {name} report of a unit's year, as JSON."
+
+
+# --- errors and access log ------------------------------------------------------------
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LedgerError)
+    async def ledger_error(request: Request, error: LedgerError) -> Response:
+        request.state.outcome = error.code
+        return from_error(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        problems = []
+        for item in error.errors():
+            if item.get("type") == "json_invalid":
+                request.state.outcome = "malformed_json"
+                return problem(400, "malformed_json", "the request body is not valid JSON")
+            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+            underlying = (item.get("ctx") or {}).get("error")
+            message = underlying.message if isinstance(underlying, LedgerError) else item["msg"]
+            problems.append({"field": where, "message": str(message)})
+        request.state.outcome = "invalid_input"
+        detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return problem(422, "invalid_input", detail, errors=problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.error(
+            "unexpected_error",
+            error=type(error).__name__,
+            request_id=getattr(request.state, "request_id", None),
+        )
+        return problem(
+            500,
+            "internal_error",
+            "the service failed; nothing of this request was written unless its "
+            "result was returned. Retry with the same Idempotency-Key.",
+        )
+
+
+def _install_access_log(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "request",
+            request_id=request_id,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            identity=getattr(request.state, "identity", None),
+            command=getattr(request.state, "command", None),
+            outcome=getattr(request.state, "outcome", None),
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return response
