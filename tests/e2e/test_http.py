@@ -1,0 +1,232 @@
+"""The service as clerks use it: ``fundflow serve`` (uvicorn on 127.0.0.1) against
+PostgreSQL, driven over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from commands.cli import seed_path
+from tests.conftest import postgres_schema_url
+
+pytestmark = pytest.mark.postgres
+FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
+UNIT = "CJ-SWGXJ"
+
+#: Where each command of the import format is posted.
+ROUTES = {
+    "register_unit": "/v1/units",
+    "open_fiscal_year": "/v1/units/{unit}/years",
+    "register_project": "/v1/units/{unit}/projects",
+    "open_budget_line": "/v1/units/{unit}/years/{year}/lines",
+    "allocate_budget": "/v1/units/{unit}/years/{year}/lines/{line}/allocations",
+    "reduce_budget": "/v1/units/{unit}/years/{year}/lines/{line}/reductions",
+    "transfer_to_enterprise": "/v1/units/{unit}/years/{year}/lines/{line}/transfers",
+    "disburse": "/v1/units/{unit}/years/{year}/lines/{line}/disbursements",
+    "claw_back": "/v1/units/{unit}/years/{year}/lines/{line}/clawbacks",
+    "reverse_entry": "/v1/units/{unit}/years/{year}/lines/{line}/reversals",
+    "import_prior_year_figures": "/v1/units/{unit}/years/{year}/prior-year-figures",
+    "set_three_public_budget": "/v1/units/{unit}/years/{year}/three-public-budget",
+    "record_year_facts": "/v1/units/{unit}/years/{year}/facts",
+}
+
+
+def as_request(command: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    """(path, idempotency key, body) of an import-format command."""
+    template = ROUTES[command["type"]]
+    body = {k: v for k, v in command.items() if k not in ("type", "command_id", "posted_by")}
+    values = {}
+    for name in ("unit", "year", "line"):
+        if "{" + name + "}" in template:
+            values[name] = body.pop(name)
+    return template.format(**values), command["command_id"], body
+
+
+class Service:
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.database_url = url
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
+        self.env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin", FUNDFLOW_LOG_LEVEL="INFO")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = (workdir / "service.log").open("w")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def token(self, identity: str, role: str) -> str:
+        done = subprocess.run(
+            [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [FUNDFLOW, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the service did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=40)
+        self.log.close()
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    for url in postgres_schema_url():
+        running = Service(url, tmp_path)
+        running.token("bootstrap", "admin")  # creates the tables before the service starts
+        running.start()
+        try:
+            yield running
+        finally:
+            running.stop()
+
+
+def test_the_seed_posted_over_http_gives_the_cli_report(service: Service) -> None:
+    admin = service.token("会计-王芳", "admin")
+    headers = {"Authorization": f"Bearer {admin}"}
+    with httpx.Client(base_url=service.base, headers=headers, timeout=30) as client:
+        for line in seed_path().read_text(encoding="utf-8").splitlines():
+            path, key, body = as_request(json.loads(line))
+            response = client.post(path, json=body, headers={"Idempotency-Key": key})
+            assert response.status_code == 201, (path, response.text)
+        over_http = client.get(f"/v1/units/{UNIT}/years/2022/reports/final-accounts").json()
+        check = client.get(f"/v1/units/{UNIT}/years/2022/check").json()
+    by_cli = subprocess.run(
+        [
+            FUNDFLOW,
+            "report",
+            "final-accounts",
+            "--unit",
+            UNIT,
+            "--year",
+            "2022",
+            "--format",
+            "json",
+        ],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert over_http == json.loads(by_cli.stdout)
+    assert over_http["overview"]["income_total"] == "11050.74"
+    assert check["ok"], [c for c in check["checks"] if not c["ok"]]
+
+
+def test_32_clerks_spend_one_line_down_past_zero(service: Service) -> None:
+    """32 concurrent clients, each paying 100 yuan ten times from a line of 10,000 yuan:
+    exactly 100 payments are accepted, the other 220 refused, nothing lost or doubled."""
+    admin = {"Authorization": f"Bearer {service.token('admin', 'admin')}"}
+    setup = [
+        ("/v1/units", {"code": "U32", "name": "并发测试局", "business_date": "2024-01-01"}),
+        ("/v1/units/U32/years", {"year": 2024, "business_date": "2024-01-01"}),
+        (
+            "/v1/units/U32/years/2024/lines",
+            {
+                "line": "HOT",
+                "title": "热点指标",
+                "nature": "basic_public",
+                "function_code": "2010301",
+                "business_date": "2024-01-01",
+            },
+        ),
+        (
+            "/v1/units/U32/years/2024/lines/HOT/allocations",
+            {
+                "amount": "10000",
+                "initial": True,
+                "business_date": "2024-01-01",
+                "document_no": "昌市财预〔2024〕1号",
+            },
+        ),
+    ]
+    with httpx.Client(base_url=service.base, headers=admin, timeout=30) as client:
+        for n, (path, body) in enumerate(setup):
+            assert (
+                client.post(path, json=body, headers={"Idempotency-Key": f"setup-{n}"}).status_code
+                == 201
+            )
+    clerk = {"Authorization": f"Bearer {service.token('clerk', 'clerk')}"}
+    outcomes: list[tuple[str, int]] = []
+    lock = threading.Lock()
+
+    def clerk_posts(n: int) -> None:
+        with httpx.Client(base_url=service.base, headers=clerk, timeout=60) as client:
+            for k in range(10):
+                key = f"pay-{n}-{k}"
+                body = {
+                    "amount": "100",
+                    "payee": f"收款人{n}",
+                    "economic_code": "30201",
+                    "business_date": "2024-03-01",
+                    "document_no": f"记-{key}",
+                }
+                for _retry in range(20):
+                    response = client.post(
+                        "/v1/units/U32/years/2024/lines/HOT/disbursements",
+                        json=body,
+                        headers={"Idempotency-Key": key},
+                    )
+                    if response.json().get("code") != "concurrent_update":
+                        break
+                with lock:
+                    outcomes.append((key, response.status_code))
+
+    threads = [threading.Thread(target=clerk_posts, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+    accepted = [key for key, status in outcomes if status == 201]
+    refused = [key for key, status in outcomes if status == 409]
+    assert len(outcomes) == 320
+    assert (len(accepted), len(refused)) == (100, 220)
+    with httpx.Client(base_url=service.base, headers=admin, timeout=30) as client:
+        balances = client.get("/v1/units/U32/years/2024/reports/balances").json()
+        check = client.get("/v1/units/U32/years/2024/check").json()
+        n = accepted[0].split("-")[1]
+        retried = client.post(
+            "/v1/units/U32/years/2024/lines/HOT/disbursements",
+            json={
+                "amount": "100",
+                "payee": f"收款人{n}",
+                "economic_code": "30201",
+                "business_date": "2024-03-01",
+                "document_no": f"记-{accepted[0]}",
+            },
+            headers={**clerk, "Idempotency-Key": accepted[0]},
+        )
+    line = balances["lines"][0]
+    assert (line["executed"], line["balance"]) == ("10000.00", "0.00")
+    assert check["ok"]
+    assert retried.status_code == 200 and retried.headers["Idempotent-Replayed"] == "true"
