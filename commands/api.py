@@ -136,12 +136,14 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.ledger = ledger or build_ledger(settings)
+        if ledger is not None:  # given by the caller, who also closes it
+            yield
+            return
+        app.state.ledger = build_ledger(settings)
         try:
             yield
         finally:
-            if ledger is None:
-                app.state.ledger.close()
+            app.state.ledger.close()
 
     app = FastAPI(
         title="fundflow",
@@ -149,6 +151,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         description=__doc__,
         lifespan=lifespan,
     )
+    if ledger is not None:
+        app.state.ledger = ledger
     _install_error_handlers(app)
     _install_access_log(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)

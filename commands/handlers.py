@@ -255,6 +255,10 @@ class CommandHandler:
     def _year_for_posting(self, command: Command, unit_code: str, year: int) -> FiscalYear:
         """The year a posting goes into: open, or closed and in its adjustment period for
         a closer who states the reason for the correcting entry."""
+        if command.business_date.year != year:
+            raise InvalidInput(
+                f"business date {command.business_date} is outside fiscal year {year}"
+            )
         fiscal_year = self._year(unit_code, year)
         status = fiscal_year.status
         if status is YearStatus.OPEN:
@@ -287,10 +291,6 @@ class CommandHandler:
         return fiscal_year
 
     def _line(self, command: LineCommand) -> BudgetLine:
-        if command.business_date.year != command.year:
-            raise InvalidInput(
-                f"business date {command.business_date} is outside fiscal year {command.year}"
-            )
         self._year_for_posting(command, command.unit, command.year)
         line = self.ledger.find(
             BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)

@@ -233,10 +233,16 @@ def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -
     as they stood on that date (including corrections posted since, if dated earlier).
     """
     books = Books()
+    not_yet: set[UUID] = set()  # aggregates created after the as-of date
     for position, event in events:
         business_date = getattr(event, "business_date", None)
-        if as_of_date is not None and business_date is not None and business_date > as_of_date:
-            continue
+        if as_of_date is not None:
+            if event.originator_id in not_yet:
+                continue
+            if business_date is not None and business_date > as_of_date:
+                if event.originator_version == 1:
+                    not_yet.add(event.originator_id)
+                continue
         books.apply(event, position)
         books.position = position
     return books
