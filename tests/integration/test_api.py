@@ -250,7 +250,8 @@ def test_validation_errors_name_the_field(api: tuple[TestClient, dict[Any, str]]
     assert response.json()["errors"] == [
         {
             "field": "amount",
-            "message": "the amount 1.001 has more than two decimals; yuan amounts are exact to the fen",
+            "message": "the amount 1.001 has more than two decimals; "
+            "yuan amounts are exact to the fen",
         }
     ]
     missing_key = client.post(

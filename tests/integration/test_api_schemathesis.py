@@ -17,11 +17,22 @@ from tests.scenario import Scenario, cmd, setup_commands
 LEDGER = build_ledger(Settings(database_url="memory://"))
 Scenario(LEDGER).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="1000"))
 _MADE = new_token()
-CommandHandler(LEDGER).handle(parse_command({
-    "type": "issue_token", "command_id": "schemathesis-token", "posted_by": "admin",
-    "business_date": "2022-01-01", "token_id": _MADE.token_id, "identity": "schemathesis",
-    "role": "admin", "clearance": True, "salt": _MADE.salt, "digest": _MADE.digest,
-}))
+CommandHandler(LEDGER).handle(
+    parse_command(
+        {
+            "type": "issue_token",
+            "command_id": "schemathesis-token",
+            "posted_by": "admin",
+            "business_date": "2022-01-01",
+            "token_id": _MADE.token_id,
+            "identity": "schemathesis",
+            "role": "admin",
+            "clearance": True,
+            "salt": _MADE.salt,
+            "digest": _MADE.digest,
+        }
+    )
+)
 APP = create_app(Settings(database_url="memory://"), ledger=LEDGER)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
