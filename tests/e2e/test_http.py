@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -230,3 +231,52 @@ def test_32_clerks_spend_one_line_down_past_zero(service: Service) -> None:
     assert (line["executed"], line["balance"]) == ("10000.00", "0.00")
     assert check["ok"]
     assert retried.status_code == 200 and retried.headers["Idempotent-Replayed"] == "true"
+
+
+def test_sigterm_finishes_the_request_in_flight(service: Service) -> None:
+    """Half a request is on the wire when the service is told to stop; it still answers it
+    (and stores it) before it exits."""
+    admin = service.token("admin", "admin")
+    body = json.dumps(
+        {"code": "INFLIGHT", "name": "在途请求局", "business_date": "2024-01-01"},
+        ensure_ascii=False,
+    ).encode()
+    head = (
+        f"POST /v1/units HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {admin}\r\n"
+        f"Idempotency-Key: inflight-1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as conn:
+        conn.sendall(head + body[:10])
+        time.sleep(0.3)
+        assert service.process is not None
+        service.process.terminate()  # SIGTERM
+        time.sleep(0.5)
+        conn.sendall(body[10:])
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    # uvicorn exits once the in-flight request is answered (re-raising the SIGTERM).
+    assert service.process.wait(timeout=40) in (0, -signal.SIGTERM)
+    listed = subprocess.run(
+        [FUNDFLOW, "report", "balances", "--unit", "INFLIGHT", "--year", "2024"],
+        env=service.env,
+        capture_output=True,
+        text=True,
+    )
+    # The unit was stored (it has no year yet, but it exists).
+    assert "fiscal year 2024 of unit INFLIGHT has not been opened" in listed.stderr
+
+
+def test_deploy_smoke_passes() -> None:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["bash", str(root / "deploy" / "smoke")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "FUNDFLOW": FUNDFLOW, "PYTHON": sys.executable},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "smoke: ok" in done.stdout
