@@ -344,3 +344,19 @@ def test_close_2022_then_post_into_2023(cli: Cli) -> None:
     assert r23["overview"]["closing_carryover_and_balance"] == "19.57"
     assert r23["three_public_expenses"]["vehicle_operation"] == "0.43"
     assert "identities hold for 2023" in cli("check", "--unit", UNIT, "--year", "2023").stdout
+
+
+def test_tokens_are_managed_by_an_admin_and_never_shown_again(cli: Cli) -> None:
+    refused = cli("tokens", "create", "--identity", "王芳", "--token-role", "clerk", ok=False)
+    assert "rejected (forbidden)" in refused.stderr
+    cli.env["FUNDFLOW_ROLE"] = "admin"
+    token = cli("tokens", "create", "--identity", "王芳", "--token-role", "clerk").stdout.strip()
+    assert token.startswith("ff_")
+    token_id = token.split("_")[1]
+    listed = cli("tokens", "list").stdout
+    assert token_id in listed and token.split("_", 2)[2] not in listed
+    assert json.loads(listed)[0]["revoked"] is False
+    cli("tokens", "revoke", token_id, "--reason", "调离")
+    assert json.loads(cli("tokens", "list").stdout)[0]["revoked"] is True
+    store = (cli.workdir / "data" / "fundflow.sqlite3").read_bytes()
+    assert token.split("_", 2)[2].encode() not in store  # only the salted hash is stored
