@@ -92,18 +92,25 @@ def _print_result(result: CommandResult) -> None:
     typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
 
 
-def _post(database_url: str | None, data: dict[str, Any]) -> None:
+def _run(database_url: str | None, data: dict[str, Any], role: Role | None = None) -> CommandResult:
+    """Apply one command as the CLI's user (``posted_by``) in ``role``; exit 1 if refused."""
     settings = _settings(database_url)
+    data = {k: v for k, v in data.items() if v is not None}
+    data.setdefault("command_id", f"cli-{uuid.uuid4()}")
+    data.setdefault("posted_by", settings.user)
     ledger = build_ledger(settings)
     try:
-        command: AnyCommand = parse_command({k: v for k, v in data.items() if v is not None})
-        actor = _actor(settings, user=command.posted_by)
-        result = CommandHandler(ledger, actor=actor).handle(command)
+        command: AnyCommand = parse_command(data)
+        actor = _actor(settings, role, command.posted_by)
+        return CommandHandler(ledger, actor=actor).handle(command)
     except LedgerError as error:
         raise _fail(error) from None
     finally:
         ledger.close()
-    _print_result(result)
+
+
+def _post(database_url: str | None, data: dict[str, Any], role: Role | None = None) -> None:
+    _print_result(_run(database_url, data, role))
 
 
 def _emit(report: dict[str, Any], fmt: Format, title: str) -> None:
@@ -285,14 +292,11 @@ Text = Annotated[str, typer.Option()]
 def _submit(command_type: str, params: dict[str, Any]) -> None:
     """Build the command from a posting function's parameters and post it."""
     database_url = params.pop("database_url", None)
+    role = params.pop("role", None)
     data: dict[str, Any] = {"type": command_type}
     for key, value in params.items():
-        if value is None:
-            continue
         data[key] = value.value if isinstance(value, Enum) else value
-    data.setdefault("command_id", f"cli-{uuid.uuid4()}")
-    data.setdefault("posted_by", os.environ.get("FUNDFLOW_USER") or "clerk")
-    _post(database_url, data)
+    _post(database_url, data, role)
 
 
 @post_app.command("register-unit")
@@ -554,26 +558,7 @@ def reopen_year_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Reopen a closed year (admin, with a reason). Rare: every reopening is an event."""
-    settings = _settings(database_url)
-    ledger = build_ledger(settings)
-    try:
-        command = parse_command(
-            {
-                "type": "reopen_fiscal_year",
-                "unit": unit,
-                "year": year,
-                "reason": reason,
-                "business_date": business_date,
-                "posted_by": posted_by or settings.user,
-                "command_id": command_id or f"cli-{uuid.uuid4()}",
-            }
-        )
-        result = CommandHandler(ledger, actor=_actor(settings, role, posted_by)).handle(command)
-    except LedgerError as error:
-        raise _fail(error) from None
-    finally:
-        ledger.close()
-    _print_result(result)
+    _submit("reopen_fiscal_year", locals())
 
 
 @app.command("check")
@@ -636,29 +621,22 @@ def tokens_create(
     database_url: DatabaseOption = None,
 ) -> None:
     """Issue a token. It is printed once; only its salted hash is stored."""
-    settings = _settings(database_url)
-    ledger = build_ledger(settings)
     made = new_token()
-    try:
-        command = parse_command(
-            {
-                "type": "issue_token",
-                "command_id": f"token-{made.token_id}",
-                "posted_by": settings.user,
-                "business_date": date.today().isoformat(),
-                "token_id": made.token_id,
-                "identity": identity,
-                "role": token_role.value,
-                "clearance": clearance,
-                "salt": made.salt,
-                "digest": made.digest,
-            }
-        )
-        CommandHandler(ledger, actor=_actor(settings, role)).handle(command)
-    except LedgerError as error:
-        raise _fail(error) from None
-    finally:
-        ledger.close()
+    _run(
+        database_url,
+        {
+            "type": "issue_token",
+            "command_id": f"token-{made.token_id}",
+            "business_date": date.today().isoformat(),
+            "token_id": made.token_id,
+            "identity": identity,
+            "role": token_role.value,
+            "clearance": clearance,
+            "salt": made.salt,
+            "digest": made.digest,
+        },
+        role,
+    )
     typer.echo(made.token)
     typer.echo(
         f"token {made.token_id} for {identity} ({token_role.value}); keep it secret: "
@@ -675,25 +653,18 @@ def tokens_revoke(
     database_url: DatabaseOption = None,
 ) -> None:
     """Revoke a token."""
-    settings = _settings(database_url)
-    ledger = build_ledger(settings)
-    try:
-        command = parse_command(
+    typer.echo(
+        _run(
+            database_url,
             {
                 "type": "revoke_token",
-                "command_id": f"revoke-{token_id}-{uuid.uuid4()}",
-                "posted_by": settings.user,
                 "business_date": date.today().isoformat(),
                 "token_id": token_id,
                 "reason": reason,
-            }
-        )
-        result = CommandHandler(ledger, actor=_actor(settings, role)).handle(command)
-    except LedgerError as error:
-        raise _fail(error) from None
-    finally:
-        ledger.close()
-    typer.echo(result.message)
+            },
+            role,
+        ).message
+    )
 
 
 @tokens_app.command("list")
