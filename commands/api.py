@@ -50,10 +50,11 @@ from ledger.aggregates import ApiToken
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
-from ledger.errors import Forbidden, LedgerError, Unauthorized
+from ledger.errors import Forbidden, InvalidInput, LedgerError, Unauthorized
 from ledger.money import yuan_str
 from ledger.roles import REQUIRED_ROLE, Actor, Role
 from ledger.settings import Settings
+from projections.audit_trail import audit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         _add_command_route(app, spec)
     _add_close_route(app, settings)
     _add_report_routes(app)
+    _add_audit_routes(app)
     return app
 
 
@@ -453,6 +455,37 @@ def _add_report_routes(app: FastAPI) -> None:
             "ok": all(c.ok for c in checks),
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
         }
+
+
+def _add_audit_routes(app: FastAPI) -> None:
+    @app.get(UNIT + "/audit/trail", tags=["audit"], responses=_PROBLEM_RESPONSES)
+    def trail(
+        request: Request,
+        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        year: Annotated[int | None, Query(ge=1949, le=2200)] = None,
+        line: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        project: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        enterprise: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    ) -> list[dict[str, Any]]:
+        """Every event touching one line (``year`` and ``line``), one project or one payee."""
+        if sum(x is not None for x in (line, project, enterprise)) != 1:
+            raise InvalidInput("name exactly one of line, project, enterprise")
+        ledger = _ledger(request)
+        books = books_of(ledger)
+        if project is not None and not caller.clearance:
+            known = books.projects.get((books.unit(unit).code, project))
+            if known is not None and known.classified:
+                raise Forbidden("the trail of a classified project needs clearance")
+        return audit_trail(
+            ledger.read_events(),
+            books,
+            unit=unit,
+            year=year,
+            line=line,
+            project=project,
+            enterprise=enterprise,
+        )
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:

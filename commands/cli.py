@@ -34,12 +34,14 @@ from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
 from ledger.tokens import new_token
+from projections.audit_trail import audit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
-from projections.text import render
+from projections.reconcile import reconcile
+from projections.text import render, table
 
 app = typer.Typer(
     help="fundflow: an event-sourced ledger of government fund flows.",
@@ -690,6 +692,102 @@ def tokens_list(database_url: DatabaseOption = None) -> None:
     finally:
         ledger.close()
     typer.echo(json.dumps(list(found.values()), ensure_ascii=False, indent=1))
+
+
+# --- auditors -----------------------------------------------------------------------
+
+audit_app = typer.Typer(help="Auditors: trails, reconciliation.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("trail")
+def audit_trail_command(
+    unit: UnitOption,
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    line: Annotated[str | None, typer.Option("--line", help="A budget line (with --year).")] = None,
+    project: Annotated[str | None, typer.Option("--project", help="A project code.")] = None,
+    enterprise: Annotated[str | None, typer.Option("--enterprise", help="A payee.")] = None,
+    fmt: FormatOption = "table",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Every event touching a line, a project or an enterprise: who, when, under which
+    document, and what a correction corrects."""
+    if sum(x is not None for x in (line, project, enterprise)) != 1:
+        typer.echo("name exactly one of --line, --project, --enterprise", err=True)
+        raise typer.Exit(2)
+    ledger = _ledger(database_url)
+    try:
+        books = books_of(ledger)
+        trail = audit_trail(
+            ledger.read_events(),
+            books,
+            unit=unit,
+            year=year,
+            line=line,
+            project=project,
+            enterprise=enterprise,
+        )
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    if fmt == "json":
+        typer.echo(json.dumps(trail, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(
+            table(
+                trail,
+                [
+                    "position",
+                    "business_date",
+                    "type",
+                    "line",
+                    "amount",
+                    "posted_by",
+                    "document_no",
+                    "memo",
+                ],
+            )
+        )
+
+
+@audit_app.command("reconcile")
+def audit_reconcile_command(
+    unit: UnitOption,
+    year: YearOption,
+    published: Annotated[
+        Path,
+        typer.Option("--published", exists=True, dir_okay=False, help="Published figures (JSON)."),
+    ],
+    fmt: FormatOption = "table",
+    show_all: Annotated[bool, typer.Option("--all", help="List matching figures too.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Every published figure against the books: matching or differing."""
+    try:
+        document = json.loads(published.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        typer.echo(f"rejected: {published} is not a UTF-8 JSON document: {error}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(document, dict):
+        typer.echo(f"rejected: {published} is not a published-figures object", err=True)
+        raise typer.Exit(2)
+    ledger = _ledger(database_url)
+    try:
+        result = reconcile(document, final_accounts(books_of(ledger), unit, year))
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    if fmt == "json":
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
+        return
+    rows = result["all"] if show_all else result["differences"]
+    typer.echo(table(rows))
+    typer.echo(
+        f"{result['figures']} figures: {result['matching']} match the books, "
+        f"{result['differing']} differ"
+    )
 
 
 def main() -> None:

@@ -360,3 +360,47 @@ def test_tokens_are_managed_by_an_admin_and_never_shown_again(cli: Cli) -> None:
     assert json.loads(cli("tokens", "list").stdout)[0]["revoked"] is True
     store = (cli.workdir / "data" / "fundflow.sqlite3").read_bytes()
     assert token.split("_", 2)[2].encode() not in store  # only the salted hash is stored
+
+
+def test_auditor_reconciles_and_follows_a_trail(cli: Cli, published_path: Path) -> None:
+    cli("demo")
+    done = cli(
+        "audit",
+        "reconcile",
+        "--unit",
+        UNIT,
+        "--year",
+        "2022",
+        "--published",
+        str(published_path),
+        "--format",
+        "json",
+    )
+    result = json.loads(done.stdout)
+    published = json.loads(published_path.read_text(encoding="utf-8"))
+    assert result["differing"] == len(result["differences"]) > 0
+    assert (
+        unexplained_differences(
+            published,
+            json.loads(
+                cli(
+                    "report", "final-accounts", "--unit", UNIT, "--year", "2022", "--format", "json"
+                ).stdout
+            ),
+        )
+        == {}
+    )
+    table_text = cli(
+        "audit", "reconcile", "--unit", UNIT, "--year", "2022", "--published", str(published_path)
+    ).stdout
+    assert "by_function_item[2010399].amount" in table_text and "53.07" in table_text
+    trail = json.loads(
+        cli("audit", "trail", "--unit", UNIT, "--project", "P08", "--format", "json").stdout
+    )
+    assert trail[-1]["memo"] == "项目已经结束，剩余资金财政收回"
+    bad = cli.workdir / "bad.json"
+    bad.write_bytes("{不是JSON".encode("gbk"))
+    refused = cli(
+        "audit", "reconcile", "--unit", UNIT, "--year", "2022", "--published", str(bad), ok=False
+    )
+    assert refused.returncode == 2 and "not a UTF-8 JSON document" in refused.stderr

@@ -1,0 +1,90 @@
+"""Audit trail: every event touching a budget line, a project or an enterprise, in log
+order, with who posted it, when it was recorded, its business date, document number and
+memo — and, for a correction, the posting it corrects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from ledger.aggregates import BudgetLine, Project
+from ledger.money import yuan_str
+from projections.books import Books
+
+
+def _entry(position: int, event: Any, line_code: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "position": position,
+        "type": type(event).__qualname__,
+        "recorded_at": event.timestamp.isoformat(),
+        "business_date": event.business_date.isoformat(),
+        "posted_by": event.posted_by,
+        "document_no": event.document_no,
+        "memo": event.memo,
+        "command_id": event.command_id,
+        "line": line_code,
+    }
+    if hasattr(event, "amount"):
+        entry["amount"] = yuan_str(event.amount)
+    for key in (
+        "payee",
+        "economic_code",
+        "three_public",
+        "initial",
+        "from_carryover",
+        "reason",
+        "to_line",
+        "from_line",
+    ):
+        if getattr(event, key, None) not in (None, False):
+            entry[key] = getattr(event, key)
+    if isinstance(event, BudgetLine.EntryReversed):
+        entry["corrects"] = {
+            "command_id": event.reverses_command_id,
+            "type": event.reversed_kind,
+            "entry": event.reverses_version,
+        }
+    if event.adjustment_reason:
+        entry["adjustment_reason"] = event.adjustment_reason
+    return entry
+
+
+def audit_trail(
+    events: Iterable[tuple[int, Any]],
+    books: Books,
+    *,
+    unit: str,
+    year: int | None = None,
+    line: str | None = None,
+    project: str | None = None,
+    enterprise: str | None = None,
+) -> list[dict[str, Any]]:
+    """Entries about one line (``year`` and ``line``), one project, or one payee."""
+    code = books.unit(unit).code
+    wanted: set[UUID] = set()
+    for candidate in books.lines.values():
+        if candidate.unit_code != code:
+            continue
+        if line is not None and candidate.code == line and year in (None, candidate.year):
+            wanted.add(candidate.id)
+        if project is not None and candidate.project_code == project:
+            wanted.add(candidate.id)
+    if project is not None:
+        wanted.add(Project.id_for(code, project))
+    trail = []
+    for position, event in events:
+        if not hasattr(event, "posted_by"):
+            continue
+        view = books.lines.get(event.originator_id)
+        if enterprise is not None:
+            if (
+                view is None
+                or view.unit_code != code
+                or getattr(event, "payee", None) != enterprise
+            ):
+                continue
+        elif event.originator_id not in wanted:
+            continue
+        trail.append(_entry(position, event, view.code if view else None))
+    return trail
