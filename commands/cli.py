@@ -29,6 +29,7 @@ from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import LedgerError
+from ledger.hash_chain import verify as verify_chain
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
@@ -749,6 +750,24 @@ def audit_trail_command(
                 ],
             )
         )
+
+
+@audit_app.command("verify")
+def audit_verify_command(database_url: DatabaseOption = None) -> None:
+    """Recompute the hash chain over the whole log; name the first event where it breaks
+    (exit status 1)."""
+    ledger = _ledger(database_url)
+    try:
+        result = verify_chain(ledger.recorder)
+    except TypeError as error:
+        typer.echo(f"rejected: {error}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    if not result.ok:
+        typer.echo(f"TAMPERED: {result.problem} ({result.events} events verified before it)")
+        raise typer.Exit(1)
+    typer.echo(f"the chain holds: {result.events} events verified")
 
 
 @audit_app.command("reconcile")

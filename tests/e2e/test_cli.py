@@ -404,3 +404,18 @@ def test_auditor_reconciles_and_follows_a_trail(cli: Cli, published_path: Path) 
         "audit", "reconcile", "--unit", UNIT, "--year", "2022", "--published", str(bad), ok=False
     )
     assert refused.returncode == 2 and "not a UTF-8 JSON document" in refused.stderr
+
+
+def test_audit_verify_names_a_tampered_event(cli: Cli) -> None:
+    import sqlite3
+
+    cli("demo")
+    assert "the chain holds: 678 events verified" in cli("audit", "verify").stdout
+    conn = sqlite3.connect(cli.workdir / "data" / "fundflow.sqlite3")
+    with conn:
+        conn.execute(
+            "UPDATE stored_events SET state = CAST(state || X'20' AS BLOB) WHERE rowid = 250"
+        )
+    conn.close()
+    done = cli("audit", "verify", ok=False)
+    assert done.returncode == 1 and "TAMPERED: the chain breaks at event 250" in done.stdout
