@@ -809,6 +809,38 @@ def audit_reconcile_command(
     )
 
 
+# --- export ------------------------------------------------------------------------
+
+export_app = typer.Typer(help="The statutory tables as files.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("final-accounts")
+def export_final_accounts(
+    unit: UnitOption,
+    year: YearOption,
+    xlsx: Annotated[Path, typer.Option("--xlsx", dir_okay=False, help="Workbook to write.")],
+    as_of: AsOfOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The nine 决算 tables (公开01表 … 09表) and the project funds table as one workbook;
+    beside it the same as JSON and CSV, a PNG chart of execution rates, an HTML summary."""
+    from projections.exports import export_all
+    from projections.statutory_tables import statutory_tables
+
+    ledger = _ledger(database_url)
+    try:
+        books = books_of(ledger, as_of_date=date.fromisoformat(as_of) if as_of else None)
+        tables = statutory_tables(books, unit, year)
+        report = final_accounts(books, unit, year)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    for path in export_all(tables, report, xlsx):
+        typer.echo(f"wrote {path}")
+
+
 def main() -> None:
     """Console entry point."""
     try:

@@ -1,0 +1,168 @@
+"""The statutory tables as files: an Excel workbook (a sheet per table, in the published
+layout, 万元 with two decimals), CSV files and JSON alongside, a PNG chart of execution
+rate by project and a one-page HTML summary."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+
+from projections.statutory_tables import Cell, Table
+
+THIN = Side(style="thin")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+
+
+def _plain(value: Cell) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def write_xlsx(tables: list[Table], path: Path, *, unit: str, year: int) -> None:
+    """One sheet per table: title, unit and date line, headers, rows; amounts as numbers
+    formatted ``0.00``."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for table in tables:
+        sheet = workbook.create_sheet(table.code)
+        width = len(table.headers)
+        sheet.cell(1, 1, table.title).font = Font(bold=True, size=14)
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+        sheet.cell(1, 1).alignment = Alignment(horizontal="center")
+        sheet.cell(2, 1, f"编制单位：{unit}")
+        sheet.cell(2, width, f"{table.code}  {year}年度  金额单位：万元")
+        sheet.cell(2, width).alignment = Alignment(horizontal="right")
+        for column, header in enumerate(table.headers, start=1):
+            cell = sheet.cell(3, column, header)
+            cell.font = Font(bold=True)
+            cell.border = BOX
+            cell.alignment = Alignment(horizontal="center", wrap_text=True)
+            sheet.column_dimensions[cell.column_letter].width = 14 if column > 2 else 30
+        for r, row in enumerate(table.rows, start=4):
+            for c, value in enumerate(row, start=1):
+                cell = sheet.cell(r, c, value)
+                cell.border = BOX
+                if isinstance(value, Decimal):
+                    cell.number_format = "0.00"
+        if table.note:
+            sheet.cell(4 + len(table.rows), 1, table.note)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(path)
+
+
+def write_csv(tables: list[Table], directory: Path) -> list[Path]:
+    """One UTF-8 CSV (with BOM, so that spreadsheet programs read the Chinese) per table."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in tables:
+        path = directory / f"{table.code}-{table.title}.csv"
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(table.headers)
+            writer.writerows([[_plain(v) for v in row] for row in table.rows])
+        written.append(path)
+    return written
+
+
+def tables_json(tables: list[Table], *, unit: str, year: int) -> dict[str, Any]:
+    return {
+        "unit": unit,
+        "fiscal_year": year,
+        "amount_unit": "万元",
+        "tables": [
+            {
+                "code": t.code,
+                "title": t.title,
+                "headers": t.headers,
+                "note": t.note,
+                "rows": [[_plain(v) for v in row] for row in t.rows],
+            }
+            for t in tables
+        ],
+    }
+
+
+def write_chart(projects: list[dict[str, Any]], path: Path) -> None:
+    """A bar chart of execution rate by project (numbered as in the HTML summary)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = [float(p["execution_rate_pct"] or 0) for p in projects]
+    labels = [str(i) for i in range(1, len(projects) + 1)]
+    figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
+    bars = axes.bar(labels, rates, color=["#2e7d32" if r >= 100 else "#c62828" for r in rates])
+    axes.set_ylim(0, 110)
+    axes.set_xlabel("project (numbered as in the summary)")
+    axes.set_ylabel("execution rate %")
+    axes.set_title("Execution rate by project")
+    axes.bar_label(bars, fmt="%.0f", fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def write_html(report: dict[str, Any], chart: Path, path: Path) -> None:
+    """One page for people who would rather look than read."""
+    overview = report["overview"]
+    figures = [
+        ("收入总计", overview["income_total"]),
+        ("支出总计", overview["expenditure_total"]),
+        ("基本支出", report["expenditure_by_nature"][0]["amount"]),
+        ("项目支出", report["expenditure_by_nature"][1]["amount"]),
+        ("年末结转和结余", overview["closing_carryover_and_balance"]),
+        ("“三公”经费", report["three_public_expenses"]["total"]),
+    ]
+    cards = "".join(
+        f"<div class=card><b>{html.escape(v)}</b><span>{html.escape(k)}（万元）</span></div>"
+        for k, v in figures
+    )
+    rows = "".join(
+        f"<tr><td>{i}</td><td>{html.escape(p['name'])}</td>"
+        f"<td>{p['funds']['total']['full_year_budget']}</td>"
+        f"<td>{p['funds']['total']['executed']}</td><td>{p['execution_rate_pct'] or '—'}</td></tr>"
+        for i, p in enumerate(report["projects"], start=1)
+    )
+    image = base64.b64encode(chart.read_bytes()).decode()
+    page = f"""<!doctype html><html lang=zh><meta charset=utf-8>
+<title>{html.escape(report["unit"])} {report["fiscal_year"]}年度部门决算</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}.cards{{display:flex;
+flex-wrap:wrap;gap:8px}}.card{{border:1px solid #ccc;padding:8px 12px;min-width:140px}}
+.card b{{display:block;font-size:1.4em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td:nth-child(2){{text-align:left}}
+</style>
+<h1>{html.escape(report["unit"])} {report["fiscal_year"]}年度部门决算</h1>
+<div class=cards>{cards}</div>
+<h2>项目执行率</h2><img alt="execution rate by project" src="data:image/png;base64,{image}">
+<table><tr><th>#</th><th>项目</th><th>全年预算数</th><th>全年执行数</th><th>执行率%</th></tr>
+{rows}</table>
+<p>金额单位：万元，各数分别四舍五入。</p></html>
+"""
+    path.write_text(page, encoding="utf-8")
+
+
+def export_all(tables: list[Table], report: dict[str, Any], xlsx: Path) -> list[Path]:
+    """The workbook, and beside it the JSON, the CSV files, the chart and the summary."""
+    unit, year = report["unit"], report["fiscal_year"]
+    write_xlsx(tables, xlsx, unit=unit, year=year)
+    stem = xlsx.with_suffix("")
+    as_json = stem.with_suffix(".json")
+    as_json.write_text(
+        json.dumps(tables_json(tables, unit=unit, year=year), ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+    csvs = write_csv(tables, stem.parent / f"{stem.name}-csv")
+    chart = stem.parent / f"{stem.name}-execution-rate.png"
+    write_chart(report["projects"], chart)
+    summary = stem.with_suffix(".html")
+    write_html(report, chart, summary)
+    return [xlsx, as_json, *csvs, chart, summary]
