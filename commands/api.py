@@ -60,6 +60,7 @@ from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
+from projections.read_model import books_for_reports
 
 log = structlog.get_logger("fundflow.http")
 
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         description=__doc__,
         lifespan=lifespan,
     )
+    app.state.database_url = settings.effective_database_url
     if ledger is not None:
         app.state.ledger = ledger
     _install_error_handlers(app)
@@ -502,7 +504,12 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             int | None, Query(ge=0, description="Log position: the books at that moment.")
         ] = None,
     ) -> dict[str, Any]:
-        books = books_of(_ledger(request), as_of_position=as_of_position, as_of_date=as_of)
+        books = books_for_reports(
+            _ledger(request),
+            request.app.state.database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of,
+        )
         return build(books, unit, year, clearance=caller.clearance)
 
     report.__doc__ = f"The {name} report of a unit's year, as JSON."

@@ -41,6 +41,14 @@ from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
+from projections.read_model import (
+    ReadModelStore,
+    books_for_reports,
+    catch_up,
+    differences,
+    follow,
+    rebuild,
+)
 from projections.reconcile import reconcile
 from projections.text import render, table
 
@@ -148,10 +156,16 @@ def _report(
     as_of: str | None = None,
     as_of_position: int | None = None,
 ) -> None:
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
         as_of_date = date.fromisoformat(as_of) if as_of else None
-        books = books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
+        books = books_for_reports(
+            ledger,
+            settings.effective_database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of_date,
+        )
         report = builder(books, unit, year)
     except LedgerError as error:
         raise _fail(error) from None
@@ -839,6 +853,95 @@ def export_final_accounts(
         ledger.close()
     for path in export_all(tables, report, xlsx):
         typer.echo(f"wrote {path}")
+
+
+# --- read models ---------------------------------------------------------------------
+
+projections_app = typer.Typer(help="Materialized read models.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+def _store(settings: Settings) -> ReadModelStore:
+    try:
+        return ReadModelStore(settings.effective_database_url)
+    except ValueError as error:
+        typer.echo(f"rejected: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("project")
+def project_command(
+    follow_log: Annotated[bool, typer.Option("--follow", help="Keep following the log.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls when idle.")] = 0.5,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The projection worker: apply new events to the read models (exactly once, even if
+    killed), once or (--follow) until SIGTERM."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    store = _store(settings)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if follow_log:
+            follow(ledger, store, interval=interval, stop=lambda: stopping)
+        else:
+            applied = catch_up(ledger, store)
+            typer.echo(f"{applied} events applied; read model at {store.position()}", err=True)
+    finally:
+        ledger.close()
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="Read model (only 'books' exists).")] = "books",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Build the read model again beside the live one, then switch readers over."""
+    if name != "books":
+        typer.echo(f"rejected: there is no read model {name!r} (there is 'books')", err=True)
+        raise typer.Exit(2)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    store = _store(settings)
+    try:
+        total = max(ledger.position(), 1)
+        with typer.progressbar(length=total, label="rebuilding", file=sys.stderr) as bar:
+            done = 0
+
+            def progress(position: int, _target: int) -> None:
+                nonlocal done
+                bar.update(position - done)
+                done = position
+
+            table = rebuild(ledger, store, progress=progress)
+    finally:
+        ledger.close()
+    typer.echo(f"read model {name} rebuilt as {table} at position {store.position()}")
+
+
+@projections_app.command("check")
+def projections_check(database_url: DatabaseOption = None) -> None:
+    """Compare the read model with a fresh fold of the events; name every difference."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    store = _store(settings)
+    try:
+        found = differences(ledger, store)
+        position = store.position()
+    finally:
+        ledger.close()
+    for line in found:
+        typer.echo(f"DIFFERS {line}")
+    if found:
+        raise typer.Exit(1)
+    typer.echo(f"the read model equals a fresh fold of the events (position {position})")
 
 
 def main() -> None:

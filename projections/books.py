@@ -22,6 +22,49 @@ from ledger.line_totals import LineTotals
 from ledger.postings import postings_for
 
 
+@dataclass(frozen=True)
+class EntryView:
+    """What the books keep of a money entry: enough to undo it when it is reversed."""
+
+    kind: str
+    amount: int
+    initial: bool = False
+    economic_code: str | None = None
+    from_carryover: bool = False
+    three_public: str | None = None
+    procurement: tuple[str, str] | None = None
+
+    @classmethod
+    def of(cls, event: BudgetLine.MoneyEvent) -> EntryView:
+        category = getattr(event, "procurement_category", None)
+        size = getattr(event, "supplier_size", None)
+        return cls(
+            kind=type(event).__name__,
+            amount=event.amount,
+            initial=bool(getattr(event, "initial", False)),
+            economic_code=getattr(event, "economic_code", None),
+            from_carryover=bool(getattr(event, "from_carryover", False)),
+            three_public=getattr(event, "three_public", None),
+            procurement=(category, size) if category and size else None,
+        )
+
+
+@dataclass(frozen=True)
+class AdjustmentView:
+    """A correcting entry posted into a closed year (for reports and audit)."""
+
+    position: int
+    type: str
+    unit_code: str
+    year: int
+    line: str | None
+    amount: int | None
+    business_date: date
+    posted_by: str
+    document_no: str
+    reason: str
+
+
 @dataclass
 class LineView:
     """A budget line as the reports see it."""
@@ -35,12 +78,14 @@ class LineView:
     function_code: str
     fund_source: FundSource
     project_code: str | None
+    opened_at: int = 0
+    """Log position of the line's opening (lines are listed in that order)."""
     totals: LineTotals = field(default_factory=LineTotals)
     three_public: dict[str, int] = field(default_factory=dict)
     """Fen spent per “三公” category."""
     procurement: dict[tuple[str, str], int] = field(default_factory=dict)
     """Fen paid under procurement contracts per (category, supplier size)."""
-    entries: dict[int, BudgetLine.MoneyEvent] = field(default_factory=dict)
+    entries: dict[int, EntryView] = field(default_factory=dict)
 
     @property
     def is_fiscal(self) -> bool:
@@ -84,13 +129,15 @@ class Books:
     projects: dict[tuple[str, str], ProjectView] = field(default_factory=dict)
     years: dict[tuple[str, int], YearView] = field(default_factory=dict)
     lines: dict[UUID, LineView] = field(default_factory=dict)
-    adjustments: list[tuple[int, Any]] = field(default_factory=list)
-    """(position, event) of every correcting entry posted into a closed year."""
+    adjustments: list[AdjustmentView] = field(default_factory=list)
+    """Every correcting entry posted into a closed year, in log order."""
     accounts: dict[str, int] = field(default_factory=dict)
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
     position: int = 0
     """Notification id of the last event folded in."""
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
+    touched: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
+    """Documents changed since the last write (see projections.read_model)."""
 
     # --- queries ---------------------------------------------------------
 
@@ -123,15 +170,9 @@ class Books:
             kinds[account.rsplit(":", 1)[1]] += balance
         return kinds
 
-    def adjustments_of(self, unit_code: str, year: int) -> list[tuple[int, Any]]:
+    def adjustments_of(self, unit_code: str, year: int) -> list[AdjustmentView]:
         """Correcting entries posted into the unit's closed year, in log order."""
-        found = []
-        for position, event in self.adjustments:
-            line = self.lines.get(event.originator_id)
-            key = (line.unit_code, line.year) if line else self._year_keys.get(event.originator_id)
-            if key == (unit_code, year):
-                found.append((position, event))
-        return found
+        return [a for a in self.adjustments if (a.unit_code, a.year) == (unit_code, year)]
 
     def lines_of(self, unit_code: str, year: int) -> list[LineView]:
         """The unit's lines of that year, in the order they were opened."""
@@ -142,7 +183,8 @@ class Books:
     def apply(self, event: Any, position: int = 0) -> None:
         """Fold one event in. Events the books do not track are ignored."""
         if getattr(event, "adjustment_reason", None):
-            self.adjustments.append((position, event))
+            self._note_adjustment(event, position)
+        self._touch(event)
         if isinstance(event, Unit.Registered):
             self.units[event.code] = UnitView(event.code, event.name, event.kind)
         elif isinstance(event, FiscalYear.Opened):
@@ -179,11 +221,13 @@ class Books:
                 function_code=event.function_code,
                 fund_source=FundSource(event.fund_source),
                 project_code=event.project_code,
+                opened_at=position,
             )
         elif isinstance(event, BudgetLine.MoneyEvent):
             line = self.lines[event.originator_id]
-            line.entries[event.originator_version] = event
-            self._apply_money(line, event, sign=1)
+            entry = EntryView.of(event)
+            line.entries[event.originator_version] = entry
+            self._apply_money(line, entry, sign=1)
         elif isinstance(event, BudgetLine.EntryReversed):
             line = self.lines[event.originator_id]
             self._apply_money(line, line.entries[event.reverses_version], sign=-1)
@@ -196,26 +240,59 @@ class Books:
     def _year_of(self, event: Any) -> YearView:
         return self.years[self._year_keys[event.originator_id]]
 
-    def _apply_money(self, line: LineView, event: BudgetLine.MoneyEvent, *, sign: int) -> None:
-        kind = type(event).__name__
-        amount = sign * event.amount
-        line.totals.apply(
-            kind,
-            amount,
-            initial=bool(getattr(event, "initial", False)),
-            economic_code=getattr(event, "economic_code", None),
-            from_carryover=bool(getattr(event, "from_carryover", False)),
+    def _touch(self, event: Any) -> None:
+        if isinstance(event, Unit.Registered):
+            self.touched.add(("unit", event.code))
+        elif isinstance(event, Project.Registered):
+            self.touched.add(("project", f"{event.unit_code}/{event.code}"))
+        elif isinstance(event, FiscalYear.Opened):
+            self.touched.add(("year", f"{event.unit_code}/{event.year}"))
+        elif isinstance(event, FiscalYear.Event) and event.originator_id in self._year_keys:
+            unit_code, year = self._year_keys[event.originator_id]
+            self.touched.add(("year", f"{unit_code}/{year}"))
+        elif isinstance(event, BudgetLine.Event):
+            self.touched.add(("line", str(event.originator_id)))
+
+    def _note_adjustment(self, event: Any, position: int) -> None:
+        line = self.lines.get(event.originator_id)
+        key = (line.unit_code, line.year) if line else self._year_keys.get(event.originator_id)
+        if key is None:
+            return
+        self.touched.add(("adjustment", str(position)))
+        self.adjustments.append(
+            AdjustmentView(
+                position=position,
+                type=type(event).__name__,
+                unit_code=key[0],
+                year=key[1],
+                line=line.code if line else None,
+                amount=getattr(event, "amount", None),
+                business_date=event.business_date,
+                posted_by=event.posted_by,
+                document_no=event.document_no,
+                reason=event.adjustment_reason,
+            )
         )
-        if isinstance(event, BudgetLine.Disbursed):
-            if event.three_public:
-                _add(line.three_public, event.three_public, amount)
-            if event.procurement_category and event.supplier_size:
-                _add(line.procurement, (event.procurement_category, event.supplier_size), amount)
-        self._post(line, kind, amount)
+
+    def _apply_money(self, line: LineView, entry: EntryView, *, sign: int) -> None:
+        amount = sign * entry.amount
+        line.totals.apply(
+            entry.kind,
+            amount,
+            initial=entry.initial,
+            economic_code=entry.economic_code,
+            from_carryover=entry.from_carryover,
+        )
+        if entry.three_public:
+            _add(line.three_public, entry.three_public, amount)
+        if entry.procurement:
+            _add(line.procurement, entry.procurement, amount)
+        self._post(line, entry.kind, amount)
 
     def _post(self, line: LineView, kind: str, amount: int) -> None:
         for posting in postings_for(kind, amount, line_id=line.id, fund_source=line.fund_source):
             _add(self.accounts, posting.account, posting.amount)
+            self.touched.add(("account", posting.account))
 
 
 def _add(tally: dict[Any, int], key: Any, amount: int) -> None:

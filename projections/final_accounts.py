@@ -400,17 +400,15 @@ def final_accounts(
         "year_status": year_view.status.value,
         "adjustments_after_close": [
             {
-                "position": position,
-                "type": type(event).__name__,
-                "line": books.lines[event.originator_id].code
-                if event.originator_id in books.lines
-                else None,
-                "amount": yuan_str(event.amount) if hasattr(event, "amount") else None,
-                "business_date": event.business_date.isoformat(),
-                "posted_by": event.posted_by,
-                "document_no": event.document_no,
-                "reason": event.adjustment_reason,
+                "position": a.position,
+                "type": a.type,
+                "line": a.line,
+                "amount": None if a.amount is None else yuan_str(a.amount),
+                "business_date": a.business_date.isoformat(),
+                "posted_by": a.posted_by,
+                "document_no": a.document_no,
+                "reason": a.reason,
             }
-            for position, event in books.adjustments_of(code, year)
+            for a in books.adjustments_of(code, year)
         ],
     }

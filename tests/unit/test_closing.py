@@ -247,7 +247,7 @@ def test_adjustments_need_the_closer_role_a_reason_and_the_period(books: Scenari
     )
     adjusting(books, CLOSER, date(YEAR + 1, 3, 31)).handle(parse_command(repay))
     report = books_of(books.ledger)
-    assert [type(e).__name__ for _, e in report.adjustments_of(UNIT, YEAR)] == [
+    assert [a.type for a in report.adjustments_of(UNIT, YEAR)] == [
         "EntryReversed",
         "TransferredToEnterprise",
     ]

@@ -138,8 +138,8 @@ def test_any_sequence_conserves_money_and_replays_identically(
                 model.reversed.add(command["reverses_command_id"])
             else:
                 model.entries.append((command["command_id"], command["line"], target_kind, fen))
-        for _, event in ledger.read_events(start=live.position + 1):
-            live.apply(event)
+        for position, event in ledger.read_events(start=live.position + 1):
+            live.apply(event, position)
         live.position = ledger.position()
         check_conservation(live, model)
 

@@ -1,0 +1,484 @@
+"""The books, materialized: documents in the ledger's own database, kept up to date from
+the event log with exactly-once tracking.
+
+A read model is a table of JSON documents (``kind``, ``key`` → ``doc``: units, projects,
+years, lines, accounts, adjustments) plus its position in the log, in
+``readmodel_position``; the table readers use is named in ``readmodel_live``. A catch-up
+applies the events after the position and writes the changed documents and the new
+position in one transaction, advancing the position only if nobody else did meanwhile — so
+killed at any moment, or run twice at once, every event is applied exactly once.
+``rebuild`` builds a new table beside the live one and switches readers over when it has
+caught up; ``differences`` compares a read model with a fresh fold of the events.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from itertools import islice
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from ledger.aggregates import FiscalYear, YearStatus
+from ledger.application import Ledger
+from ledger.classifications import FundSource, Nature
+from ledger.line_totals import LineTotals
+from ledger.settings import persistence_env
+from projections.books import (
+    AdjustmentView,
+    Books,
+    EntryView,
+    LineView,
+    ProjectView,
+    UnitView,
+    YearView,
+    books_of,
+    fold,
+)
+
+NAME = "books"
+BATCH = 1000
+Doc = dict[str, Any]
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+def doc_for(books: Books, kind: str, key: str) -> Doc | None:
+    """The document of one thing in the books (None when it is gone)."""
+    if kind == "unit":
+        unit = books.units.get(key)
+        return None if unit is None else asdict(unit)
+    if kind == "project":
+        unit_code, code = key.split("/", 1)
+        project = books.projects.get((unit_code, code))
+        return None if project is None else asdict(project)
+    if kind == "year":
+        unit_code, year = key.rsplit("/", 1)
+        view = books.years.get((unit_code, int(year)))
+        if view is None:
+            return None
+        doc = asdict(view)
+        doc["status"] = view.status.value
+        doc["adjustment_until"] = view.adjustment_until and view.adjustment_until.isoformat()
+        return doc
+    if kind == "line":
+        line = books.lines.get(UUID(key))
+        if line is None:
+            return None
+        totals = asdict(line.totals)
+        return {
+            "id": key,
+            "unit_code": line.unit_code,
+            "year": line.year,
+            "code": line.code,
+            "title": line.title,
+            "nature": line.nature.value,
+            "function_code": line.function_code,
+            "fund_source": line.fund_source.value,
+            "project_code": line.project_code,
+            "opened_at": line.opened_at,
+            "totals": totals,
+            "three_public": line.three_public,
+            "procurement": [[c, s, a] for (c, s), a in line.procurement.items()],
+            "entries": {str(v): asdict(e) for v, e in line.entries.items()},
+        }
+    if kind == "account":
+        balance = books.accounts.get(key)
+        return None if balance is None else {"balance": balance}
+    if kind == "adjustment":
+        found = next((a for a in books.adjustments if str(a.position) == key), None)
+        if found is None:
+            return None
+        doc = asdict(found)
+        doc["business_date"] = found.business_date.isoformat()
+        return doc
+    raise ValueError(f"unknown document kind {kind!r}")
+
+
+def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
+    """Every document of the books."""
+    keys = (
+        [("unit", k) for k in books.units]
+        + [("project", f"{u}/{c}") for u, c in books.projects]
+        + [("year", f"{u}/{y}") for u, y in books.years]
+        + [("line", str(i)) for i in books.lines]
+        + [("account", a) for a in books.accounts]
+        + [("adjustment", str(a.position)) for a in books.adjustments]
+    )
+    return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
+
+
+def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Books:
+    """Books rebuilt from documents, as they stood at ``position``."""
+    books = Books(position=position)
+    lines: list[tuple[int, LineView]] = []
+    for kind, key, doc in docs:
+        if kind == "unit":
+            books.units[key] = UnitView(**doc)
+        elif kind == "project":
+            books.projects[(doc["unit_code"], doc["code"])] = ProjectView(**doc)
+        elif kind == "year":
+            view = YearView(
+                **{
+                    **doc,
+                    "status": YearStatus(doc["status"]),
+                    "adjustment_until": doc["adjustment_until"]
+                    and date.fromisoformat(doc["adjustment_until"]),
+                }
+            )
+            books.years[(view.unit_code, view.year)] = view
+            books._year_keys[FiscalYear.id_for(view.unit_code, view.year)] = (
+                view.unit_code,
+                view.year,
+            )
+        elif kind == "line":
+            line = LineView(
+                id=UUID(doc["id"]),
+                unit_code=doc["unit_code"],
+                year=doc["year"],
+                code=doc["code"],
+                title=doc["title"],
+                nature=Nature(doc["nature"]),
+                function_code=doc["function_code"],
+                fund_source=FundSource(doc["fund_source"]),
+                project_code=doc["project_code"],
+                opened_at=doc["opened_at"],
+                totals=LineTotals(**doc["totals"]),
+                three_public=dict(doc["three_public"]),
+                procurement={(c, s): a for c, s, a in doc["procurement"]},
+                entries={
+                    int(v): EntryView(
+                        **{**e, "procurement": e["procurement"] and tuple(e["procurement"])}
+                    )
+                    for v, e in doc["entries"].items()
+                },
+            )
+            lines.append((line.opened_at, line))
+        elif kind == "account":
+            books.accounts[key] = doc["balance"]
+        elif kind == "adjustment":
+            books.adjustments.append(
+                AdjustmentView(**{**doc, "business_date": date.fromisoformat(doc["business_date"])})
+            )
+    # Lines in the order they were opened, as a fold would have them.
+    for _, line in sorted(lines, key=lambda pair: pair[0]):
+        books.lines[line.id] = line
+    books.adjustments.sort(key=lambda a: a.position)
+    return books
+
+
+# --- the store --------------------------------------------------------------------------
+
+
+class ReadModelStore:
+    """Read-model tables in the ledger's database (SQLite file or PostgreSQL schema)."""
+
+    def __init__(self, database_url: str, name: str = NAME) -> None:
+        self.name = name
+        env = persistence_env(database_url)
+        self.postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+        if not self.postgres and env["PERSISTENCE_MODULE"] != "eventsourcing.sqlite":
+            raise ValueError("read models are kept in SQLite or PostgreSQL, not in memory")
+        self.env = env
+        self.schema = env.get("POSTGRES_SCHEMA", "public")
+        self._create_registry()
+
+    # connections
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        if self.postgres:
+            with (
+                psycopg.connect(
+                    host=self.env["POSTGRES_HOST"],
+                    port=int(self.env["POSTGRES_PORT"]),
+                    dbname=self.env["POSTGRES_DBNAME"],
+                    user=self.env["POSTGRES_USER"],
+                    password=self.env["POSTGRES_PASSWORD"] or None,
+                    connect_timeout=10,
+                ) as conn,
+                conn.transaction(),
+            ):
+                yield conn.cursor()
+        else:
+            lite = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30, isolation_level=None)
+            try:
+                lite.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                lite.close()
+                raise
+            try:
+                yield lite.cursor()
+                lite.execute("COMMIT")
+            except BaseException:
+                lite.execute("ROLLBACK")
+                raise
+            finally:
+                lite.close()
+
+    def _q(self, text: str, **tables: str) -> Any:
+        """A statement with table names filled in, in the driver's parameter style."""
+        if self.postgres:
+            return sql.SQL(text).format(
+                **{k: sql.Identifier(self.schema, v) for k, v in tables.items()}
+            )
+        return text.format(**{k: f'"{v}"' for k, v in tables.items()}).replace("%s", "?")
+
+    def _create_registry(self) -> None:
+        with self.transaction() as c:
+            c.execute(
+                self._q(
+                    "CREATE TABLE IF NOT EXISTS {t} (name TEXT PRIMARY KEY, "
+                    "table_name TEXT NOT NULL)",
+                    t="readmodel_live",
+                )
+            )
+            c.execute(
+                self._q(
+                    "CREATE TABLE IF NOT EXISTS {t} (table_name TEXT PRIMARY KEY, "
+                    "position BIGINT NOT NULL)",
+                    t="readmodel_position",
+                )
+            )
+            c.execute(
+                self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
+                (self.name,),
+            )
+            if c.fetchone() is None:
+                self._create_table(c, f"rm_{self.name}_1")
+                c.execute(
+                    self._q("INSERT INTO {t} VALUES (%s, %s)", t="readmodel_live"),
+                    (self.name, f"rm_{self.name}_1"),
+                )
+
+    def _create_table(self, c: Any, table: str) -> None:
+        c.execute(
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {t} (kind TEXT NOT NULL, key TEXT NOT "
+                "NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key))",
+                t=table,
+            )
+        )
+        c.execute(
+            self._q(
+                "INSERT INTO {t} VALUES (%s, 0) ON CONFLICT DO NOTHING", t="readmodel_position"
+            ),
+            (table,),
+        )
+
+    def live_table(self) -> str:
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
+                (self.name,),
+            )
+            return str(c.fetchone()[0])
+
+    def position(self, table: str | None = None) -> int:
+        table = table or self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
+                (table,),
+            )
+            row = c.fetchone()
+            return int(row[0]) if row else 0
+
+    def load(self, table: str | None = None) -> Books:
+        """The books as the read model holds them (with their position), in one snapshot."""
+        table = table or self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
+                (table,),
+            )
+            position = int(c.fetchone()[0])
+            c.execute(self._q("SELECT kind, key, doc FROM {t}", t=table))
+            rows = c.fetchall()
+        return books_from_docs(((k, key, json.loads(d)) for k, key, d in rows), position)
+
+    def write(self, table: str, books: Books, expected: int) -> bool:
+        """Write the documents ``books`` touched and advance the position from ``expected``
+        to ``books.position`` — both, or neither if someone else moved the position."""
+        with self.transaction() as c:
+            c.execute(
+                self._q(
+                    "UPDATE {t} SET position = %s WHERE table_name = %s AND position = %s",
+                    t="readmodel_position",
+                ),
+                (books.position, table, expected),
+            )
+            if c.rowcount != 1:
+                raise _Moved
+            for kind, key in sorted(books.touched):
+                doc = doc_for(books, kind, key)
+                if doc is None:
+                    c.execute(
+                        self._q("DELETE FROM {t} WHERE kind = %s AND key = %s", t=table),
+                        (kind, key),
+                    )
+                    continue
+                c.execute(
+                    self._q(
+                        "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
+                        "DO UPDATE SET doc = excluded.doc",
+                        t=table,
+                    ),
+                    (kind, key, json.dumps(doc, ensure_ascii=False, sort_keys=True)),
+                )
+        books.touched.clear()
+        return True
+
+    def switch(self, table: str) -> str:
+        """Point readers at ``table``; returns the table they used before."""
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
+                (self.name,),
+            )
+            old = str(c.fetchone()[0])
+            c.execute(
+                self._q("UPDATE {t} SET table_name = %s WHERE name = %s", t="readmodel_live"),
+                (table, self.name),
+            )
+        return old
+
+    def new_table(self) -> str:
+        number = int(self.live_table().rsplit("_", 1)[1]) + 1
+        table = f"rm_{self.name}_{number}"
+        with self.transaction() as c:
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(
+                self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
+            )
+            self._create_table(c, table)
+        return table
+
+    def drop(self, table: str) -> None:
+        with self.transaction() as c:
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(
+                self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
+            )
+
+
+class _Moved(Exception):
+    """Another worker advanced the position first."""
+
+
+# --- keeping it up to date --------------------------------------------------------------
+
+
+def catch_up(
+    ledger: Ledger,
+    store: ReadModelStore,
+    *,
+    table: str | None = None,
+    batch: int = BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Apply every event after the read model's position; returns how many were applied."""
+    table = table or store.live_table()
+    books = store.load(table)
+    target = ledger.position()
+    applied = 0
+    while books.position < target:
+        expected = books.position
+        events = list(islice(ledger.read_events(start=expected + 1), batch))
+        if not events:
+            break
+        for position, event in events:
+            books.apply(event, position)
+            books.position = position
+        try:
+            store.write(table, books, expected)
+        except _Moved:  # another worker got there first: start from what it wrote
+            books = store.load(table)
+            continue
+        applied += len(events)
+        if progress is not None:
+            progress(books.position, target)
+    return applied
+
+
+def current_books(ledger: Ledger, store: ReadModelStore) -> Books:
+    """The books now: the read model, plus any events it has not applied yet (read-only)."""
+    books = store.load()
+    for position, event in ledger.read_events(start=books.position + 1):
+        books.apply(event, position)
+        books.position = position
+    return books
+
+
+def rebuild(
+    ledger: Ledger, store: ReadModelStore, *, progress: Callable[[int, int], None] | None = None
+) -> str:
+    """Build the read model again beside the live one, then switch readers to it."""
+    table = store.new_table()
+    catch_up(ledger, store, table=table, progress=progress)
+    catch_up(ledger, store, table=table)  # what was posted meanwhile
+    old = store.switch(table)
+    store.drop(old)
+    return table
+
+
+def differences(ledger: Ledger, store: ReadModelStore) -> list[str]:
+    """Every document where the read model differs from a fresh fold of the events up to
+    the read model's position."""
+    held = store.load()
+    fresh = fold(ledger.read_events(stop=held.position) if held.position else iter(()))
+    ours, theirs = all_docs(held), all_docs(fresh)
+    found = []
+    for key in sorted(set(ours) | set(theirs)):
+        if ours.get(key) != theirs.get(key):
+            found.append(
+                f"{key[0]} {key[1]}: read model {ours.get(key)} vs events {theirs.get(key)}"
+            )
+    if held.lines and list(held.lines) != list(fresh.lines):
+        found.append("the order of lines differs")
+    return found
+
+
+def follow(
+    ledger: Ledger,
+    store: ReadModelStore,
+    *,
+    interval: float = 0.5,
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Keep the live read model up to date until ``stop()`` says so."""
+    while not stop():
+        if catch_up(ledger, store) == 0:
+            time.sleep(interval)
+
+
+def store_for(database_url: str) -> ReadModelStore | None:
+    """The read-model store of a ledger, or None for an in-memory ledger."""
+    if urlsplit(database_url).scheme == "memory":
+        return None
+    return ReadModelStore(database_url)
+
+
+def books_for_reports(
+    ledger: Ledger,
+    database_url: str,
+    *,
+    as_of_position: int | None = None,
+    as_of_date: date | None = None,
+) -> Books:
+    """The books a report reads: the read model (with whatever it has not applied yet) for
+    the present, a replay of the log for a point in time or an in-memory ledger."""
+    store = None if as_of_position or as_of_date else store_for(database_url)
+    if store is None:
+        return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
+    return current_books(ledger, store)

@@ -1,0 +1,198 @@
+"""Materialized read models on SQLite and PostgreSQL: exactly-once tracking, rebuild,
+check — and the projection worker killed with SIGKILL again and again while clerks post."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from commands.cli import seed_path
+from commands.handlers import CommandHandler
+from commands.importer import import_file
+from ledger.application import Ledger
+from ledger.composition import build_ledger
+from ledger.errors import Overspend
+from ledger.money import yuan_str
+from ledger.settings import Settings
+from projections.books import books_of
+from projections.final_accounts import final_accounts
+from projections.read_model import (
+    ReadModelStore,
+    all_docs,
+    catch_up,
+    current_books,
+    differences,
+    rebuild,
+)
+from tests.scenario import Scenario, cmd, setup_commands
+
+FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
+
+
+def test_the_read_model_holds_the_books(ledger: Ledger, database_url: str) -> None:
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    store = ReadModelStore(database_url)
+    assert catch_up(ledger, store, batch=97) == ledger.position()
+    assert store.position() == ledger.position()
+    assert differences(ledger, store) == []
+    held = store.load()
+    assert all_docs(held) == all_docs(books_of(ledger))
+    assert final_accounts(held, "CJ-SWGXJ", 2022) == final_accounts(
+        books_of(ledger), "CJ-SWGXJ", 2022
+    )
+    assert catch_up(ledger, store) == 0  # nothing twice
+
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
+    assert current_books(ledger, store) == books_of(ledger)  # the tail, read-only
+    assert store.position() < ledger.position()
+
+    before = store.live_table()
+    after = rebuild(ledger, store)
+    assert after != before and store.live_table() == after
+    assert store.position() == ledger.position() and differences(ledger, store) == []
+
+
+def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url: str) -> None:
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    store = ReadModelStore(database_url)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        own = build_ledger(Settings(database_url=database_url))
+        try:
+            catch_up(own, ReadModelStore(database_url), batch=50)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert store.position() == ledger.position()
+    assert differences(ledger, store) == []
+
+
+def test_a_drift_is_named(ledger: Ledger, database_url: str) -> None:
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
+    store = ReadModelStore(database_url)
+    catch_up(ledger, store)
+    table = store.live_table()
+    with store.transaction() as c:
+        c.execute(store._q("DELETE FROM {t} WHERE kind = 'unit'", t=table))
+    found = differences(ledger, store)
+    assert len(found) == 1 and found[0].startswith("unit U1: read model None")
+
+
+def test_the_worker_killed_again_and_again_applies_every_event_once(
+    ledger: Ledger, database_url: str
+) -> None:
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="100000000"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
+    env["FUNDFLOW_DATABASE_URL"] = database_url
+    ReadModelStore(database_url)  # tables exist before the first worker starts
+    stop = threading.Event()
+    posted: list[int] = []
+
+    def clerk() -> None:
+        own = build_ledger(Settings(database_url=database_url))
+        scenario = Scenario(own)
+        n = 0
+        while not stop.is_set():
+            n += 1
+            scenario.when(
+                cmd(
+                    "disburse",
+                    line="L1",
+                    amount=yuan_str(n * 100),
+                    payee="X",
+                    economic_code="30227",
+                )
+            )
+            posted.append(n)
+        own.close()
+
+    poster = threading.Thread(target=clerk)
+    poster.start()
+    rng = random.Random(7)
+    try:
+        for _ in range(6):
+            worker = subprocess.Popen(
+                [FUNDFLOW, "project", "--follow", "--interval", "0.05"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(rng.uniform(0.6, 1.5))
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+    finally:
+        stop.set()
+        poster.join(timeout=60)
+    assert len(posted) > 10
+    store = ReadModelStore(database_url)
+    assert store.position() > 0  # the killed workers made progress
+    done = subprocess.run(
+        [FUNDFLOW, "project"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert store.position() == ledger.position()
+    assert differences(ledger, store) == []
+    held = next(ln for ln in store.load().lines.values() if ln.code == "L1")
+    assert held.totals.spent == sum(n * 100 for n in posted)  # n yuan each, in fen
+    check = subprocess.run(
+        [FUNDFLOW, "projections", "check"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert check.returncode == 0 and "equals a fresh fold" in check.stdout
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["allocate", "disburse", "claw_back"]),
+        st.integers(min_value=1, max_value=100_000),
+        st.integers(min_value=1, max_value=7),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(operations)
+def test_rebuilt_read_models_equal_incrementally_maintained_ones(
+    ops: list[tuple[str, int, int]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/ledger.sqlite3"
+        ledger = build_ledger(Settings(database_url=url))
+        store = ReadModelStore(url)
+        scenario = Scenario(ledger).given(*setup_commands())
+        for kind, fen, batch in ops:
+            command = {
+                "allocate": cmd("allocate_budget", line="L1", amount=yuan_str(fen)),
+                "disburse": cmd(
+                    "disburse", line="L1", amount=yuan_str(fen), payee="X", economic_code="30227"
+                ),
+                "claw_back": cmd("claw_back", line="L1", amount=yuan_str(fen)),
+            }[kind]
+            with contextlib.suppress(Overspend):
+                scenario.when(command)
+            catch_up(ledger, store, batch=batch)  # incremental, in small batches
+        incremental = all_docs(store.load())
+        rebuild(ledger, store)
+        assert all_docs(store.load()) == incremental == all_docs(books_of(ledger))
+        ledger.close()
