@@ -727,9 +727,6 @@ def audit_trail_command(
 ) -> None:
     """Every event touching a line, a project or an enterprise: who, when, under which
     document, and what a correction corrects."""
-    if sum(x is not None for x in (line, project, enterprise)) != 1:
-        typer.echo("name exactly one of --line, --project, --enterprise", err=True)
-        raise typer.Exit(2)
     ledger = _ledger(database_url)
     try:
         books = books_of(ledger)

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from ledger.aggregates import BudgetLine, Project
+from ledger.errors import InvalidInput
 from ledger.money import yuan_str
 from projections.books import Books
 
@@ -61,6 +62,8 @@ def audit_trail(
     enterprise: str | None = None,
 ) -> list[dict[str, Any]]:
     """Entries about one line (``year`` and ``line``), one project, or one payee."""
+    if sum(x is not None for x in (line, project, enterprise)) != 1:
+        raise InvalidInput("name exactly one of: a line, a project, an enterprise")
     code = books.unit(unit).code
     wanted: set[UUID] = set()
     for candidate in books.lines.values():
