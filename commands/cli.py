@@ -941,6 +941,43 @@ def projections_check(database_url: DatabaseOption = None) -> None:
     typer.echo(f"the read model equals a fresh fold of the events (position {position})")
 
 
+# --- backup ------------------------------------------------------------------------
+
+
+@app.command("backup")
+def backup_command(
+    target: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Back up the ledger (events, hash chain, read models): pg_dump, or SQLite's online
+    backup."""
+    from commands.backup import BackupError, backup
+
+    try:
+        backup(_settings(database_url).effective_database_url, target)
+    except BackupError as error:
+        typer.echo(f"rejected: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"backed up to {target}")
+
+
+@app.command("restore")
+def restore_command(
+    source: Annotated[Path, typer.Argument(dir_okay=False, help="A backup file.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Restore a backup into an empty database or a new SQLite file; then run
+    ``audit verify`` and ``projections rebuild``."""
+    from commands.backup import BackupError, restore
+
+    try:
+        restore(source, _settings(database_url).effective_database_url)
+    except BackupError as error:
+        typer.echo(f"rejected: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {source}")
+
+
 def main() -> None:
     """Console entry point."""
     try:
