@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
+import psycopg
 import structlog
+from eventsourcing.persistence import PersistenceError
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -541,6 +543,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return problem(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(PersistenceError)
+    @app.exception_handler(psycopg.OperationalError)
+    async def database_trouble(request: Request, error: Exception) -> Response:
+        request.state.outcome = "database_unavailable"
+        log.warning(
+            "database_unavailable",
+            error=type(error).__name__,
+            request_id=getattr(request.state, "request_id", None),
+        )
+        response = problem(
+            503,
+            "database_unavailable",
+            "the database did not answer; nothing of this request is known to be stored. "
+            "Send it again with the same Idempotency-Key: it will take effect exactly once.",
+        )
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
             env["POSTGRES_POOL_SIZE"] = str(self.pool_size)
             env["POSTGRES_MAX_OVERFLOW"] = str(self.max_overflow)
+            env["POSTGRES_PRE_PING"] = "y"  # a connection cut by the server is replaced
             env["APPLICATION_RECORDER_TOPIC"] = "ledger.hash_chain:ChainedPostgresRecorder"
         elif env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
             env["APPLICATION_RECORDER_TOPIC"] = "ledger.hash_chain:ChainedSQLiteRecorder"

@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import psycopg
+import structlog
+from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
 from ledger.aggregates import FiscalYear, YearStatus
@@ -45,6 +47,7 @@ from projections.books import (
     fold,
 )
 
+log = structlog.get_logger("fundflow.projections")
 NAME = "books"
 BATCH = 1000
 Doc = dict[str, Any]
@@ -456,9 +459,19 @@ def follow(
     interval: float = 0.5,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Keep the live read model up to date until ``stop()`` says so."""
+    """Keep the live read model up to date until ``stop()`` says so. A database that stops
+    answering is waited for: the worker resumes from its last committed position."""
+    failures = 0
     while not stop():
-        if catch_up(ledger, store) == 0:
+        try:
+            applied = catch_up(ledger, store)
+        except (PersistenceError, psycopg.Error, sqlite3.Error) as error:
+            failures += 1
+            log.warning("projection_retry", error=type(error).__name__, failures=failures)
+            time.sleep(min(5.0, 0.1 * 2 ** min(failures, 6)))
+            continue
+        failures = 0
+        if applied == 0:
             time.sleep(interval)
 
 

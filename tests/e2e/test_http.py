@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from commands.cli import seed_path
-from tests.conftest import postgres_schema_url
+from tests.e2e.service import Service
 
 pytestmark = pytest.mark.postgres
 FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
@@ -52,63 +51,6 @@ def as_request(command: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         if "{" + name + "}" in template:
             values[name] = body.pop(name)
     return template.format(**values), command["command_id"], body
-
-
-class Service:
-    def __init__(self, url: str, workdir: Path) -> None:
-        self.database_url = url
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
-        self.env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin", FUNDFLOW_LOG_LEVEL="INFO")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = (workdir / "service.log").open("w")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def token(self, identity: str, role: str) -> str:
-        done = subprocess.run(
-            [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return done.stdout.strip()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [FUNDFLOW, "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("the service did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=40)
-        self.log.close()
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    for url in postgres_schema_url():
-        running = Service(url, tmp_path)
-        running.token("bootstrap", "admin")  # creates the tables before the service starts
-        running.start()
-        try:
-            yield running
-        finally:
-            running.stop()
 
 
 def test_the_seed_posted_over_http_gives_the_cli_report(service: Service) -> None:

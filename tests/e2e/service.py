@@ -1,0 +1,59 @@
+"""The fundflow service run as a real process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
+
+
+class Service:
+    def __init__(self, url: str, workdir: Path) -> None:
+        self.database_url = url
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
+        self.env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin", FUNDFLOW_LOG_LEVEL="INFO")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = (workdir / "service.log").open("w")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def token(self, identity: str, role: str) -> str:
+        done = subprocess.run(
+            [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [FUNDFLOW, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the service did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=40)
+        self.log.close()
