@@ -8,6 +8,7 @@ the token's, recorded as ``posted_by`` of every event.
 """
 
 import inspect
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.closing import close_year
 from commands.handlers import CommandHandler, CommandResult
+from commands.importer import DuplicateKey, no_duplicate_keys
 from commands.models import (
     AllocateBudget,
     ClawBack,
@@ -131,6 +133,44 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class RejectDuplicateKeys:
+    """Refuse a JSON body that names a field twice (400): which value would count?"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        try:
+            json.loads(body or b"null", object_pairs_hook=no_duplicate_keys)
+        except DuplicateKey as error:
+            response = problem(400, "duplicate_key", f"the request names the field {error} twice")
+            await response(scope, receive, send)
+            return
+        except ValueError:
+            pass  # not JSON: the route reports it
+
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 # --- the application ----------------------------------------------------------------
 
 
@@ -160,6 +200,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         app.state.ledger = ledger
     _install_error_handlers(app)
     _install_access_log(app)
+    app.add_middleware(RejectDuplicateKeys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/health", tags=["operations"])

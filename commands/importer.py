@@ -57,10 +57,26 @@ def decode_line(number: int, raw: bytes) -> object | None:
     if not text.strip():
         return None
     try:
-        value: object = json.loads(text)
+        value: object = json.loads(text, object_pairs_hook=no_duplicate_keys)
         return value
     except json.JSONDecodeError as error:
         raise InvalidInput(f"line {number} is not valid JSON: {error.msg}") from None
+    except DuplicateKey as error:
+        raise InvalidInput(f"line {number} names the field {error} twice") from None
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that names one field twice (which of them would count?)."""
+
+
+def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """``json.loads`` hook refusing objects with a field named twice."""
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey(repr(key))
+        seen[key] = value
+    return seen
 
 
 def import_file(

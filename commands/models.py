@@ -81,8 +81,10 @@ NonNegativeAmount = Annotated[
     PlainSerializer(yuan_str, when_used="json"),
     _AMOUNT_SCHEMA,
 ]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Memo = Annotated[str, Field(max_length=1000)]
+#: One-line text: no control characters (they hide text from the people reading it).
+Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: Free text: line breaks and tabs allowed, other control characters not.
+Memo = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -98,7 +100,7 @@ class Command(BaseModel):
     posted_by: Text
     business_date: date
     """业务日期: when it happened in the books."""
-    document_no: Annotated[str, Field(max_length=200)] = ""
+    document_no: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
     """文号 / 凭证号 behind the posting."""
     memo: Memo = ""
     adjustment_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
@@ -135,7 +137,7 @@ class MoneyCommand(LineCommand):
     """A line command that moves money. Money postings need their document number."""
 
     amount: Amount
-    document_no: Annotated[str, Field(min_length=1, max_length=200)]
+    document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class RegisterUnit(Command):
@@ -161,8 +163,8 @@ class RegisterProject(Command):
     type: Literal["register_project"] = "register_project"
     unit: Code
     code: Code
-    name: Annotated[str, Field(min_length=1, max_length=500)]
-    implementing_units: Annotated[str, Field(max_length=500)] = ""
+    name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    implementing_units: Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
     classified: bool = False
     final_year: Annotated[int, Field(ge=1949, le=2200)] | None = None
     """The project's last year; its unspent money carries over only before it."""
@@ -172,7 +174,7 @@ class OpenBudgetLine(LineCommand):
     """Open a budget line (预算指标) in an open year."""
 
     type: Literal["open_budget_line"] = "open_budget_line"
-    title: Annotated[str, Field(min_length=1, max_length=500)]
+    title: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
     nature: Nature
     function_code: str
     fund_source: FundSource = FundSource.GENERAL_PUBLIC_BUDGET
@@ -230,8 +232,8 @@ class ReverseEntry(LineCommand):
 
     type: Literal["reverse_entry"] = "reverse_entry"
     reverses_command_id: Code
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
-    document_no: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Memo = Field(min_length=1)
+    document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class PriorYearItem(BaseModel):
@@ -340,7 +342,7 @@ class ReopenFiscalYear(Command):
     type: Literal["reopen_fiscal_year"] = "reopen_fiscal_year"
     unit: Code
     year: Annotated[int, Field(ge=1949, le=2200)]
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Memo = Field(min_length=1)
 
 
 class IssueToken(Command):
@@ -360,7 +362,7 @@ class RevokeToken(Command):
 
     type: Literal["revoke_token"] = "revoke_token"
     token_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
-    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+    reason: Memo = Field(min_length=1)
 
 
 AnyCommand = Annotated[
