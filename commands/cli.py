@@ -224,12 +224,16 @@ RoleOption = Annotated[
 ]
 
 
-def _import(ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM) -> None:
+def _import(
+    ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM, batch: int = 100
+) -> None:
     def show(number: int, result: CommandResult) -> None:
         if not quiet:
             typer.echo(f"line {number}: {result.status}: {result.message}")
 
-    outcome = import_file(CommandHandler(ledger, actor=actor), path, on_result=show)
+    outcome = import_file(
+        CommandHandler(ledger, actor=actor), path, on_result=show, batch_size=batch
+    )
     typer.echo(
         f"{outcome.applied} applied, {outcome.already_applied} already applied"
         + ("" if outcome.ok else f", stopped at line {outcome.failed_line}"),
@@ -248,14 +252,21 @@ def _import(ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM) -
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     quiet: Annotated[bool, typer.Option("--quiet", help="Only print the summary.")] = False,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch", min=1, max=10_000, help="Lines stored per transaction (group commit)."
+        ),
+    ] = 100,
     role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Post every command of a JSON Lines file; stop at the first rejected line."""
+    """Post every command of a JSON Lines file; stop at the first rejected line (the lines
+    before it are stored, it and the rest are not)."""
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
-        _import(ledger, file, quiet=quiet, actor=_actor(settings, role))
+        _import(ledger, file, quiet=quiet, actor=_actor(settings, role), batch=batch)
     finally:
         ledger.close()
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+from uuid import UUID
 
 import structlog
 from eventsourcing.domain import Aggregate
@@ -63,6 +65,7 @@ from ledger.errors import (
     ConcurrentUpdate,
     Forbidden,
     InvalidInput,
+    LedgerError,
     NatureMismatch,
     NotReversible,
     UnknownLine,
@@ -109,6 +112,17 @@ class CommandResult(BaseModel):
 
 
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch did: the results of the commands applied (or recognised as retries),
+    and the first rejected one, if any, by its index in the batch."""
+
+    results: list[CommandResult] = field(default_factory=list)
+    error: LedgerError | None = None
+    failed_index: int | None = None
 
 
 class CommandHandler:
@@ -123,6 +137,7 @@ class CommandHandler:
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
         self.ledger = ledger
+        self._working: dict[UUID, Aggregate] | None = None
         self.actor = actor
         self.today = today
         self.max_attempts = max_attempts
@@ -172,30 +187,7 @@ class CommandHandler:
                     reason=str(error),
                 )
                 raise
-            events = [
-                EventRef(
-                    type=type(e).__name__,
-                    aggregate_id=str(e.originator_id),
-                    version=e.originator_version,
-                )
-                for a in aggregates
-                for e in a.pending_events
-            ]
-            result = CommandResult(
-                command_id=command.command_id,
-                command_type=command.type,
-                status="applied",
-                message=message,
-                events=events,
-                line=None if line is None else line.code,
-                available=None if line is None else yuan_str(line.totals.available),
-            )
-            record = CommandRecord(
-                command_id=command.command_id,
-                command_type=command.type,
-                fingerprint=fingerprint,
-                result=result.model_dump(mode="json"),
-            )
+            result, record = self._applied(command, fingerprint, aggregates, message, line)
             try:
                 self.ledger.save(*aggregates, record)
             except IntegrityError:
@@ -209,7 +201,7 @@ class CommandHandler:
                 command_id=command.command_id,
                 command=command.type,
                 line=result.line,
-                events=len(events),
+                events=len(result.events),
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
             )
             return result
@@ -217,6 +209,102 @@ class CommandHandler:
             f"command {command.command_id} could not be applied: the line kept changing under "
             f"it ({self.max_attempts} attempts). Nothing was written; send it again."
         )
+
+    def _applied(
+        self,
+        command: Command,
+        fingerprint: str,
+        aggregates: list[Aggregate],
+        message: str,
+        line: BudgetLine | None,
+    ) -> tuple[CommandResult, CommandRecord]:
+        """The result of a decided command, and the record that stores it with its events."""
+        result = CommandResult(
+            command_id=command.command_id,
+            command_type=command.type,
+            status="applied",
+            message=message,
+            events=[
+                EventRef(
+                    type=type(e).__name__,
+                    aggregate_id=str(e.originator_id),
+                    version=e.originator_version,
+                )
+                for a in aggregates
+                for e in a.pending_events
+            ],
+            line=None if line is None else line.code,
+            available=None if line is None else yuan_str(line.totals.available),
+        )
+        record = CommandRecord(
+            command_id=command.command_id,
+            command_type=command.type,
+            fingerprint=fingerprint,
+            result=result.model_dump(mode="json"),
+        )
+        return result, record
+
+    def handle_batch(self, commands: list[AnyCommand]) -> BatchOutcome:
+        """Apply commands one after another and store them all in one transaction (group
+        commit, for imports). Stops at the first rejected command: those before it are
+        stored, it and those after it are not. Retried commands are recognised as in
+        :meth:`handle`, also when a command id repeats within the batch."""
+        for attempt in range(self.max_attempts):
+            self._working = {}
+            try:
+                outcome = self._decide_batch(commands)
+                pending = [a for a in self._working.values() if a.pending_events]
+                if pending:
+                    self.ledger.save(*pending)
+            except IntegrityError:
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+                continue
+            finally:
+                self._working = None
+            log.info(
+                "batch_applied",
+                commands=len(outcome.results),
+                rejected=None if outcome.error is None else outcome.error.code,
+            )
+            return outcome
+        raise ConcurrentUpdate(
+            f"a batch of {len(commands)} commands kept meeting other writers "
+            f"({self.max_attempts} attempts). Nothing of it was written; send it again."
+        )
+
+    def _decide_batch(self, commands: list[AnyCommand]) -> BatchOutcome:
+        outcome = BatchOutcome()
+        working = self._working
+        assert working is not None
+        for index, command in enumerate(commands):
+            try:
+                self.actor.require(command.type)
+                fingerprint = command.fingerprint()
+                record = self._find(CommandRecord, CommandRecord.id_for(command.command_id))
+                if record is not None:
+                    outcome.results.append(self._replay(record, command, fingerprint))
+                    continue
+                aggregates, message, line = self._deciders[type(command)](command)
+            except LedgerError as error:
+                outcome.error, outcome.failed_index = error, index
+                break
+            result, record = self._applied(command, fingerprint, aggregates, message, line)
+            for aggregate in [*aggregates, record]:
+                working[aggregate.id] = aggregate
+            outcome.results.append(result)
+        return outcome
+
+    def _find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """An aggregate, from the batch being decided if it is there, else from the store."""
+        if self._working is not None and aggregate_id in self._working:
+            found = self._working[aggregate_id]
+            if not isinstance(found, cls):  # pragma: no cover - ids are per kind
+                raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not {cls.__name__}")
+            return found
+        loaded = self.ledger.find(cls, aggregate_id)
+        if loaded is not None and self._working is not None:
+            self._working[aggregate_id] = loaded
+        return loaded
 
     def _replay(self, record: CommandRecord, command: Command, fingerprint: str) -> CommandResult:
         if record.fingerprint != fingerprint:
@@ -231,14 +319,14 @@ class CommandHandler:
     # --- look-ups that raise clerk-readable errors -----------------------------
 
     def _unit(self, code: str) -> Unit:
-        unit = self.ledger.find(Unit, Unit.id_for(code))
+        unit = self._find(Unit, Unit.id_for(code))
         if unit is None:
             raise UnknownUnit(f"unit {code} is not registered")
         return unit
 
     def _year(self, unit_code: str, year: int) -> FiscalYear:
         self._unit(unit_code)
-        fiscal_year = self.ledger.find(FiscalYear, FiscalYear.id_for(unit_code, year))
+        fiscal_year = self._find(FiscalYear, FiscalYear.id_for(unit_code, year))
         if fiscal_year is None:
             raise YearNotOpen(f"fiscal year {year} of unit {unit_code} has not been opened")
         return fiscal_year
@@ -292,9 +380,7 @@ class CommandHandler:
 
     def _line(self, command: LineCommand) -> BudgetLine:
         self._year_for_posting(command, command.unit, command.year)
-        line = self.ledger.find(
-            BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
-        )
+        line = self._find(BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line))
         if line is None:
             raise UnknownLine(
                 f"budget line {command.line} does not exist for unit {command.unit} in "
@@ -305,21 +391,21 @@ class CommandHandler:
     # --- deciders -------------------------------------------------------------
 
     def _register_unit(self, c: RegisterUnit) -> Decision:
-        if self.ledger.find(Unit, Unit.id_for(c.code)) is not None:
+        if self._find(Unit, Unit.id_for(c.code)) is not None:
             raise AlreadyExists(f"unit {c.code} is already registered")
         unit = Unit._create(Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta())
         return [unit], f"unit {c.code} {c.name} registered", None
 
     def _open_fiscal_year(self, c: OpenFiscalYear) -> Decision:
         self._unit(c.unit)
-        if self.ledger.find(FiscalYear, FiscalYear.id_for(c.unit, c.year)) is not None:
+        if self._find(FiscalYear, FiscalYear.id_for(c.unit, c.year)) is not None:
             raise AlreadyExists(f"fiscal year {c.year} of unit {c.unit} is already open")
         year = FiscalYear._create(FiscalYear.Opened, unit_code=c.unit, year=c.year, **c.meta())
         return [year], f"fiscal year {c.year} of unit {c.unit} opened", None
 
     def _register_project(self, c: RegisterProject) -> Decision:
         self._unit(c.unit)
-        if self.ledger.find(Project, Project.id_for(c.unit, c.code)) is not None:
+        if self._find(Project, Project.id_for(c.unit, c.code)) is not None:
             raise AlreadyExists(f"project {c.code} of unit {c.unit} is already registered")
         project = Project._create(
             Project.Registered,
@@ -340,11 +426,11 @@ class CommandHandler:
         if c.nature is Nature.PROJECT:
             if c.project is None:
                 raise NatureMismatch("a project line needs the project it funds")
-            if self.ledger.find(Project, Project.id_for(c.unit, c.project)) is None:
+            if self._find(Project, Project.id_for(c.unit, c.project)) is None:
                 raise UnknownProject(f"project {c.project} of unit {c.unit} is not registered")
         elif c.project is not None:
             raise NatureMismatch("a basic expenditure line cannot belong to a project")
-        if self.ledger.find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line)) is not None:
+        if self._find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line)) is not None:
             raise AlreadyExists(f"budget line {c.line} already exists for {c.unit} in {c.year}")
         line = BudgetLine._create(
             BudgetLine.Opened,
@@ -430,7 +516,7 @@ class CommandHandler:
         fiscal_year.start_closing(c.policy, **c.meta())
         touched: list[Aggregate] = [fiscal_year]
         next_id = FiscalYear.id_for(c.unit, c.year + 1)
-        if self.ledger.find(FiscalYear, next_id) is None:
+        if self._find(FiscalYear, next_id) is None:
             next_year = FiscalYear._create(
                 FiscalYear.Opened, unit_code=c.unit, year=c.year + 1, **c.meta()
             )
@@ -447,7 +533,7 @@ class CommandHandler:
 
     def _close_line(self, c: CloseLine) -> Decision:
         self._closing_year(c.unit, c.year)
-        line = self.ledger.find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line))
+        line = self._find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line))
         if line is None:
             raise UnknownLine(f"budget line {c.line} does not exist for {c.unit} in {c.year}")
         if line.totals.available < 0:  # pragma: no cover - the rules make it impossible
@@ -472,7 +558,7 @@ class CommandHandler:
     def _next_year_line(self, line: BudgetLine, meta: dict[str, Any]) -> BudgetLine:
         """The same line in the next year, opened like this one if it is not there yet."""
         year = line.year + 1
-        found = self.ledger.find(BudgetLine, BudgetLine.id_for(line.unit_code, year, line.code))
+        found = self._find(BudgetLine, BudgetLine.id_for(line.unit_code, year, line.code))
         if found is None:
             return BudgetLine._create(
                 BudgetLine.Opened,
@@ -512,7 +598,7 @@ class CommandHandler:
     # --- API tokens ------------------------------------------------------------------
 
     def _issue_token(self, c: IssueToken) -> Decision:
-        if self.ledger.find(ApiToken, ApiToken.id_for(c.token_id)) is not None:
+        if self._find(ApiToken, ApiToken.id_for(c.token_id)) is not None:
             raise AlreadyExists(f"token {c.token_id} already exists")
         token = ApiToken._create(
             ApiToken.Issued,
@@ -527,7 +613,7 @@ class CommandHandler:
         return [token], f"token {c.token_id} issued to {c.identity} ({c.role.value})", None
 
     def _revoke_token(self, c: RevokeToken) -> Decision:
-        token = self.ledger.find(ApiToken, ApiToken.id_for(c.token_id))
+        token = self._find(ApiToken, ApiToken.id_for(c.token_id))
         if token is None:
             raise UnknownToken(f"there is no token {c.token_id}")
         token.revoke(c.reason, **c.meta())

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from commands.handlers import CommandHandler, CommandResult
-from commands.models import parse_command
+from commands.models import AnyCommand, parse_command
 from ledger.errors import InvalidInput, LedgerError
 
 #: Longest accepted line (bytes): a command is a few hundred bytes.
@@ -84,24 +84,59 @@ def import_file(
     path: Path,
     *,
     on_result: Callable[[int, CommandResult], None] | None = None,
+    batch_size: int = 1,
 ) -> ImportOutcome:
-    """Apply every command of a JSON Lines file, stopping at the first rejected line."""
+    """Apply every command of a JSON Lines file, stopping at the first rejected line.
+
+    With ``batch_size`` > 1 the lines are stored ``batch_size`` at a time, each batch in
+    one transaction (group commit): much faster, with the same outcome — the lines before
+    a rejected one are stored, it and the rest are not.
+    """
     outcome = ImportOutcome()
+    pending: list[tuple[int, AnyCommand]] = []
+
+    def flush() -> bool:
+        if not pending:
+            return True
+        batch = handler.handle_batch([c for _, c in pending])
+        for (number, _), result in zip(pending, batch.results, strict=False):
+            if result.status == "applied":
+                outcome.applied += 1
+            else:
+                outcome.already_applied += 1
+            outcome.results.append((number, result))
+            if on_result is not None:
+                on_result(number, result)
+        if batch.error is not None and batch.failed_index is not None:
+            outcome.failed_line = pending[batch.failed_index][0]
+            outcome.error = batch.error
+        pending.clear()
+        return outcome.error is None
+
     for number, raw in read_lines(path):
         try:
             data = decode_line(number, raw)
             if data is None:
                 continue
-            result = handler.handle(parse_command(data))
+            command = parse_command(data)
         except LedgerError as error:
-            outcome.failed_line = number
-            outcome.error = error
+            if flush():
+                outcome.failed_line, outcome.error = number, error
             return outcome
-        if result.status == "applied":
-            outcome.applied += 1
-        else:
-            outcome.already_applied += 1
-        outcome.results.append((number, result))
-        if on_result is not None:
-            on_result(number, result)
+        if batch_size <= 1:
+            try:
+                result = handler.handle(command)
+            except LedgerError as error:
+                outcome.failed_line, outcome.error = number, error
+                return outcome
+            outcome.applied += result.status == "applied"
+            outcome.already_applied += result.status != "applied"
+            outcome.results.append((number, result))
+            if on_result is not None:
+                on_result(number, result)
+            continue
+        pending.append((number, command))
+        if len(pending) >= batch_size and not flush():
+            return outcome
+    flush()
     return outcome

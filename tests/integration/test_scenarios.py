@@ -116,3 +116,26 @@ def test_concurrent_payments_never_overspend_a_line(scenario: Scenario, database
     line = next(ln for ln in books.lines.values() if ln.code == "L1")
     assert (line.totals.spent, line.totals.available) == (900_00, 100_00)
     assert sum(books.accounts.values()) == 0
+
+
+def test_batched_import_has_the_same_outcome_as_line_by_line(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    lines = [json.dumps(c, ensure_ascii=False) for c in setup_commands()]
+    repeated = cmd("allocate_budget", line="L1", amount="100")
+    lines += [json.dumps(repeated), json.dumps(repeated)]  # a retry inside the batch
+    lines.append(
+        json.dumps(cmd("disburse", line="L1", amount="100.01", payee="X", economic_code="30227"))
+    )
+    lines.append(json.dumps(cmd("allocate_budget", line="L1", amount="5")))
+    path = tmp_path / "postings.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    outcome = import_file(CommandHandler(ledger), path, batch_size=4)
+    assert (outcome.failed_line, outcome.applied, outcome.already_applied) == (9, 7, 1)
+    assert isinstance(outcome.error, Overspend)
+    books = books_of(ledger)
+    line = next(ln for ln in books.lines.values() if ln.code == "L1")
+    assert (line.totals.top_ups, line.totals.spent) == (100_00, 0)
+    again = import_file(CommandHandler(ledger), path, batch_size=100)
+    assert (again.failed_line, again.applied, again.already_applied) == (9, 0, 8)

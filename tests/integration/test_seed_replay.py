@@ -22,9 +22,9 @@ from tests.published import unexplained_differences
 UNIT = "昌吉市商务和工业信息化局"
 
 
-@pytest.fixture
-def seeded(ledger: Ledger) -> Ledger:
-    outcome = import_file(CommandHandler(ledger), seed_path())
+@pytest.fixture(params=[1, 64], ids=["line-by-line", "batched"])
+def seeded(ledger: Ledger, request: pytest.FixtureRequest) -> Ledger:
+    outcome = import_file(CommandHandler(ledger), seed_path(), batch_size=request.param)
     assert outcome.ok, (outcome.failed_line, outcome.error)
     assert outcome.applied > 300
     return ledger
