@@ -255,7 +255,7 @@ def import_command(
     batch: Annotated[
         int,
         typer.Option(
-            "--batch", min=1, max=10_000, help="Lines stored per transaction (group commit)."
+            "--batch", min=1, max=250, help="Lines stored per transaction (group commit)."
         ),
     ] = 100,
     role: RoleOption = None,

@@ -19,6 +19,10 @@ from ledger.errors import InvalidInput, LedgerError
 
 #: Longest accepted line (bytes): a command is a few hundred bytes.
 MAX_LINE_BYTES = 64 * 1024
+#: Most commands stored in one transaction. A single save of more than about a thousand
+#: events stalls in the PostgreSQL driver's pipeline mode as eventsourcing 9.5.6 uses it
+#: (reproduced with the library's own recorder), so larger batches are split.
+MAX_BATCH = 250
 
 
 @dataclass
@@ -88,11 +92,12 @@ def import_file(
 ) -> ImportOutcome:
     """Apply every command of a JSON Lines file, stopping at the first rejected line.
 
-    With ``batch_size`` > 1 the lines are stored ``batch_size`` at a time, each batch in
-    one transaction (group commit): much faster, with the same outcome — the lines before
-    a rejected one are stored, it and the rest are not.
+    With ``batch_size`` > 1 the lines are stored ``batch_size`` (at most ``MAX_BATCH``) at
+    a time, each batch in one transaction (group commit): much faster, with the same
+    outcome — the lines before a rejected one are stored, it and the rest are not.
     """
     outcome = ImportOutcome()
+    batch_size = min(batch_size, MAX_BATCH)
     pending: list[tuple[int, AnyCommand]] = []
 
     def flush() -> bool:

@@ -134,9 +134,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                             pipeline.sync()
                             row = curs.fetchone()
                             previous = row["hash"] if row else GENESIS
-                            curs.executemany(
-                                SQL("INSERT INTO {t} VALUES (%s, %s)").format(t=self._table()),
-                                _chain(previous, notification_ids or [], stored_events),
+                            # One statement for the whole batch: executemany in pipeline
+                            # mode would wait on thousands of results and can deadlock.
+                            chain = _chain(previous, notification_ids or [], stored_events)
+                            curs.execute(
+                                SQL(
+                                    "INSERT INTO {t} SELECT * FROM unnest(%s::bigint[], %s::text[])"
+                                ).format(t=self._table()),
+                                ([i for i, _ in chain], [h for _, h in chain]),
                             )
                             pipeline.sync()
                         except Exception as e:  # re-raised below, as upstream does

@@ -31,3 +31,12 @@ def test_a_generated_history_imports_and_balances(ledger: Ledger, tmp_path: Path
     hot = max(ln.totals.spent for ln in books.lines.values())
     assert hot > 3 * min(ln.totals.spent for ln in books.lines.values())  # hot lines
     assert classified == [] or all(p.code.endswith("19") for p in classified)
+
+
+def test_one_transaction_of_thousands_of_events(ledger: Ledger, tmp_path: Path) -> None:
+    """More than about a thousand events in one save stall the PostgreSQL driver's pipeline
+    (eventsourcing 9.5.6): the import splits what it is asked to store at once."""
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(generate(1, 4, 2500, 2024, 3)) + "\n", encoding="utf-8")
+    outcome = import_file(CommandHandler(ledger), path, batch_size=10_000)
+    assert outcome.ok and ledger.position() > 5000
