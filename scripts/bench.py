@@ -357,14 +357,13 @@ def machine() -> str:
     with psycopg.connect(POSTGRES) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import eventsourcing
-    import pydantic
+    from importlib.metadata import version
 
     return (
         f"{os.cpu_count()} CPUs, {mem:.0f} GiB, {platform.platform()}; Python "
         f"{platform.python_version()}, PostgreSQL {pg}, eventsourcing "
-        f"{eventsourcing.__version__}, pydantic {pydantic.VERSION}, psycopg "
-        f"{psycopg.__version__}"
+        f"{version('eventsourcing')}, pydantic {version('pydantic')}, psycopg "
+        f"{version('psycopg')}"
     )
 
 
