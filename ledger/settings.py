@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     closing_policy: Path | None = Field(
         default=None, description="Closing policy file of the service (default: packaged)."
     )
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        description=(
+            "Aggregates kept in memory between commands; a cached budget line is brought up "
+            "to date by reading only the events stored since (0: no cache)."
+        ),
+    )
     pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
     fault_kill_after_steps: int | None = Field(
@@ -47,6 +54,8 @@ class Settings(BaseSettings):
     def persistence(self) -> dict[str, str]:
         """The eventsourcing environment for these settings."""
         env = persistence_env(self.effective_database_url)
+        if self.aggregate_cache_size:
+            env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
         if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
             env["POSTGRES_POOL_SIZE"] = str(self.pool_size)
             env["POSTGRES_MAX_OVERFLOW"] = str(self.max_overflow)
