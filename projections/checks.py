@@ -11,12 +11,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ledger.aggregates import YearStatus
-from ledger.classifications import Nature
+from ledger.classifications import PERSONNEL_CLASSES, PUBLIC_OPERATING_CLASSES, Nature
 from ledger.money import yuan_str
 from projections.books import Books, LineView
-
-PERSONNEL = ("301", "303")
-PUBLIC_OPERATING = ("302", "310")
 
 
 @dataclass(frozen=True)
@@ -108,9 +105,9 @@ def check_year(books: Books, unit: str, year: int) -> list[Check]:
     for ln in lines:
         if ln.nature.is_basic:
             for econ, a in ln.totals.spent_by_economic.items():
-                if econ[:3] in PERSONNEL:
+                if econ[:3] in PERSONNEL_CLASSES:
                     personnel += a
-                elif econ[:3] in PUBLIC_OPERATING:
+                elif econ[:3] in PUBLIC_OPERATING_CLASSES:
                     public += a
     checks.append(
         _equal(

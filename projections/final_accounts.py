@@ -16,6 +16,8 @@ from ledger.classifications import (
     ECONOMIC_CODES,
     FUNCTION_CODES,
     FUND_SOURCE_NAMES,
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
     FundSource,
     Nature,
     ProcurementCategory,
@@ -28,8 +30,6 @@ from projections.books import Books, LineView
 from projections.execution import project_rows
 
 EMPTY_BUDGET = "empty (no income, expenditure or balances)"
-PERSONNEL = ("301", "303")
-PUBLIC_OPERATING = ("302", "310")
 
 W = wanyuan_str
 P = percent_str
@@ -82,7 +82,7 @@ def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, An
     }
 
 
-def _economic_spent(lines: Iterable[LineView], classes: tuple[str, ...]) -> dict[str, int]:
+def _economic_spent(lines: Iterable[LineView], classes: frozenset[str]) -> dict[str, int]:
     spent: dict[str, int] = defaultdict(int)
     for line in lines:
         for code, amount in line.totals.spent_by_economic.items():
@@ -96,7 +96,7 @@ def _public_operating(unit_kind: str, gpb_lines: list[LineView]) -> int:
     if unit_kind != "administrative":
         return 0
     basic = [ln for ln in gpb_lines if ln.nature.is_basic]
-    return _sum(_economic_spent(basic, PUBLIC_OPERATING).values())
+    return _sum(_economic_spent(basic, PUBLIC_OPERATING_CLASSES).values())
 
 
 def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
@@ -209,8 +209,8 @@ def final_accounts(
         )
 
     gpb_basic = [ln for ln in gpb if ln.nature.is_basic]
-    personnel = _economic_spent(gpb_basic, PERSONNEL)
-    public_operating = _economic_spent(gpb_basic, PUBLIC_OPERATING)
+    personnel = _economic_spent(gpb_basic, PERSONNEL_CLASSES)
+    public_operating = _economic_spent(gpb_basic, PUBLIC_OPERATING_CLASSES)
 
     three: dict[str, int] = defaultdict(int)
     for line in fiscal:

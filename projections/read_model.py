@@ -475,11 +475,17 @@ def follow(
             time.sleep(interval)
 
 
+_STORES: dict[str, ReadModelStore] = {}
+
+
 def store_for(database_url: str) -> ReadModelStore | None:
-    """The read-model store of a ledger, or None for an in-memory ledger."""
+    """The read-model store of a ledger, or None for an in-memory ledger. One per database
+    and process: its tables are made sure of once, not on every report of the service."""
     if urlsplit(database_url).scheme == "memory":
         return None
-    return ReadModelStore(database_url)
+    if database_url not in _STORES:
+        _STORES[database_url] = ReadModelStore(database_url)
+    return _STORES[database_url]
 
 
 def books_for_reports(

@@ -12,6 +12,8 @@ from decimal import Decimal
 from ledger.classifications import (
     ECONOMIC_CODES,
     FUNCTION_CODES,
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
     FundSource,
     ThreePublic,
 )
@@ -20,8 +22,6 @@ from projections.books import Books, LineView
 from projections.execution import project_rows
 
 Cell = str | Decimal | int | None
-PERSONNEL = ("301", "303")
-PUBLIC_OPERATING = ("302", "310")
 FISCAL = (FundSource.GENERAL_PUBLIC_BUDGET, FundSource.GOVERNMENT_FUND, FundSource.STATE_CAPITAL)
 
 
@@ -233,7 +233,7 @@ def statutory_tables(books: Books, unit: str, year: int) -> list[Table]:
     tables.append(t4)
 
     # 公开05表 一般公共预算财政拨款支出决算表
-    def economic(group: list[LineView], classes_: tuple[str, ...]) -> int:
+    def economic(group: list[LineView], classes_: frozenset[str]) -> int:
         return sum(
             a
             for ln in group
@@ -252,8 +252,8 @@ def statutory_tables(books: Books, unit: str, year: int) -> list[Table]:
                 [
                     lambda g: W(_sum(g, spent)),
                     lambda g: W(basic(g)),
-                    lambda g: W(economic(g, PERSONNEL)),
-                    lambda g: W(economic(g, PUBLIC_OPERATING)),
+                    lambda g: W(economic(g, PERSONNEL_CLASSES)),
+                    lambda g: W(economic(g, PUBLIC_OPERATING_CLASSES)),
                     lambda g: W(project(g)),
                 ],
             ),
@@ -269,7 +269,10 @@ def statutory_tables(books: Books, unit: str, year: int) -> list[Table]:
         if ln.nature.is_basic:
             for e, a in ln.totals.spent_by_economic.items():
                 spent_by_item[e] += a
-    for label, classes_ in (("人员经费", PERSONNEL), ("公用经费", PUBLIC_OPERATING)):
+    for label, classes_ in (
+        ("人员经费", PERSONNEL_CLASSES),
+        ("公用经费", PUBLIC_OPERATING_CLASSES),
+    ):
         items = sorted(e for e in spent_by_item if e[:3] in classes_)
         t6.rows.append(["", label, W(sum(spent_by_item[e] for e in items))])
         for klass in sorted({e[:3] for e in items}):

@@ -15,6 +15,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from ledger.classifications import (
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
     THREE_PUBLIC_BY_ECONOMIC_CODE,
     Nature,
     ProcurementCategory,
@@ -27,8 +29,6 @@ from ledger.events import PostedCreation, PostedEvent, business_id
 from ledger.line_totals import ALLOCATED, MONEY_KINDS, LineTotals
 from ledger.money import yuan_str
 
-PERSONNEL_CLASSES = frozenset({"301", "303"})
-PUBLIC_OPERATING_CLASSES = frozenset({"302", "310"})
 ENTERPRISE_CLASS = "312"
 
 

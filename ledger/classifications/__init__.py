@@ -1,7 +1,13 @@
 """Classifications as validated data: function codes, economic codes, fund sources,
 expenditure natures and the three public expenses."""
 
-from ledger.classifications.economic import ECONOMIC_CODES, economic_class, economic_name
+from ledger.classifications.economic import (
+    ECONOMIC_CODES,
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
+    economic_class,
+    economic_name,
+)
 from ledger.classifications.function import FUNCTION_CODES, function_name, require_function_item
 from ledger.classifications.kinds import (
     FISCAL_FUND_SOURCES,
@@ -22,6 +28,8 @@ __all__ = [
     "FUNCTION_CODES",
     "FUND_SOURCE_NAMES",
     "NATURE_NAMES",
+    "PERSONNEL_CLASSES",
+    "PUBLIC_OPERATING_CLASSES",
     "THREE_PUBLIC_BY_ECONOMIC_CODE",
     "THREE_PUBLIC_NAMES",
     "FundSource",

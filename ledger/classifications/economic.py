@@ -72,6 +72,11 @@ ECONOMIC_CODES: dict[str, str] = {
     "39999": "其他支出",
 }
 
+#: Economic classes of personnel expenses (人员经费) when paid from basic lines.
+PERSONNEL_CLASSES = frozenset({"301", "303"})
+#: Economic classes of public operating expenses (公用经费) when paid from basic lines.
+PUBLIC_OPERATING_CLASSES = frozenset({"302", "310"})
+
 for _code in ECONOMIC_CODES:
     if len(_code) not in (3, 5) or not _code.isdigit() or _code[:3] not in ECONOMIC_CODES:
         raise ValueError(f"economic code {_code!r} is malformed")
