@@ -232,6 +232,8 @@ class CommandHandler:
                 )
                 for a in aggregates
                 for e in a.pending_events
+                # In a batch, an aggregate also holds the events of earlier commands.
+                if getattr(e, "command_id", None) == command.command_id
             ],
             line=None if line is None else line.code,
             available=None if line is None else yuan_str(line.totals.available),
@@ -484,13 +486,30 @@ class CommandHandler:
 
     def _reverse(self, c: ReverseEntry) -> Decision:
         line = self._line(c)
-        version = line.entry_for_command(c.reverses_command_id)
-        if version is None:
+        original = self._money_event_of(line, c.reverses_command_id)
+        if original is None:
             raise NotReversible(
                 f"line {c.line} has no posting made by command {c.reverses_command_id}"
             )
-        line.reverse(version, reason=c.reason, **c.meta())
+        line.reverse(original, reason=c.reason, **c.meta())
         return [line], f"posting {c.reverses_command_id} on line {c.line} reversed", line
+
+    def _money_event_of(self, line: BudgetLine, command_id: str) -> BudgetLine.MoneyEvent | None:
+        """The money event ``command_id`` posted on ``line``: found through the command's
+        record (which names the events it stored), read from the store — or from the
+        batch being decided, if the command is in it."""
+        record = self._find(CommandRecord, CommandRecord.id_for(command_id))
+        if record is None:
+            return None
+        for ref in record.result.get("events", []):
+            if ref["aggregate_id"] != str(line.id):
+                continue
+            version = int(ref["version"])
+            pending = [e for e in line.pending_events if e.originator_version == version]
+            event = pending[0] if pending else self.ledger.event_at(line.id, version)
+            if isinstance(event, BudgetLine.MoneyEvent):
+                return event
+        return None
 
     def _import_prior_year(self, c: ImportPriorYearFigures) -> Decision:
         fiscal_year = self._year_for_posting(c, c.unit, c.year)

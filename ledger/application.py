@@ -48,6 +48,11 @@ class Ledger(Application[UUID]):
             raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
         return found
 
+    def event_at(self, aggregate_id: UUID, version: int) -> DomainEventProtocol[Any] | None:
+        """One stored event of an aggregate, by its version (None if there is none)."""
+        found = list(self.events.get(aggregate_id, gt=version - 1, lte=version))
+        return found[0] if found else None
+
     def read_events(
         self, *, start: int = 1, stop: int | None = None
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:

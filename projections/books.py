@@ -24,7 +24,7 @@ from ledger.postings import postings_for
 
 @dataclass(frozen=True)
 class EntryView:
-    """What the books keep of a money entry: enough to undo it when it is reversed."""
+    """The money side of an entry, or of the entry a reversal undoes."""
 
     kind: str
     amount: int
@@ -45,6 +45,20 @@ class EntryView:
             economic_code=getattr(event, "economic_code", None),
             from_carryover=bool(getattr(event, "from_carryover", False)),
             three_public=getattr(event, "three_public", None),
+            procurement=(category, size) if category and size else None,
+        )
+
+    @classmethod
+    def reversed_by(cls, event: BudgetLine.EntryReversed) -> EntryView:
+        """The entry ``event`` undoes: the reversal carries what it reverses."""
+        category, size = event.procurement_category, event.supplier_size
+        return cls(
+            kind=event.reversed_kind,
+            amount=event.amount,
+            initial=event.initial,
+            economic_code=event.economic_code,
+            from_carryover=event.from_carryover,
+            three_public=event.three_public,
             procurement=(category, size) if category and size else None,
         )
 
@@ -85,7 +99,6 @@ class LineView:
     """Fen spent per “三公” category."""
     procurement: dict[tuple[str, str], int] = field(default_factory=dict)
     """Fen paid under procurement contracts per (category, supplier size)."""
-    entries: dict[int, EntryView] = field(default_factory=dict)
 
     @property
     def is_fiscal(self) -> bool:
@@ -224,13 +237,10 @@ class Books:
                 opened_at=position,
             )
         elif isinstance(event, BudgetLine.MoneyEvent):
-            line = self.lines[event.originator_id]
-            entry = EntryView.of(event)
-            line.entries[event.originator_version] = entry
-            self._apply_money(line, entry, sign=1)
+            self._apply_money(self.lines[event.originator_id], EntryView.of(event), sign=1)
         elif isinstance(event, BudgetLine.EntryReversed):
             line = self.lines[event.originator_id]
-            self._apply_money(line, line.entries[event.reverses_version], sign=-1)
+            self._apply_money(line, EntryView.reversed_by(event), sign=-1)
         elif isinstance(event, BudgetLine.ClosingEvent):
             line = self.lines[event.originator_id]
             kind = type(event).__name__

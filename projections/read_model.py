@@ -38,7 +38,6 @@ from ledger.settings import persistence_env
 from projections.books import (
     AdjustmentView,
     Books,
-    EntryView,
     LineView,
     ProjectView,
     UnitView,
@@ -93,7 +92,6 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
             "totals": totals,
             "three_public": line.three_public,
             "procurement": [[c, s, a] for (c, s), a in line.procurement.items()],
-            "entries": {str(v): asdict(e) for v, e in line.entries.items()},
         }
     if kind == "account":
         balance = books.accounts.get(key)
@@ -159,12 +157,6 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
                 totals=LineTotals(**doc["totals"]),
                 three_public=dict(doc["three_public"]),
                 procurement={(c, s): a for c, s, a in doc["procurement"]},
-                entries={
-                    int(v): EntryView(
-                        **{**e, "procurement": e["procurement"] and tuple(e["procurement"])}
-                    )
-                    for v, e in doc["entries"].items()
-                },
             )
             lines.append((line.opened_at, line))
         elif kind == "account":

@@ -8,7 +8,6 @@ they check the rules and raise typed errors — and trigger events; each event's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -30,18 +29,6 @@ from ledger.line_totals import ALLOCATED, MONEY_KINDS, LineTotals
 from ledger.money import yuan_str
 
 ENTERPRISE_CLASS = "312"
-
-
-@dataclass(frozen=True)
-class Entry:
-    """What the line remembers of each money event, so that it can be reversed."""
-
-    kind: str
-    amount: int
-    initial: bool
-    economic_code: str | None
-    from_carryover: bool
-    command_id: str
 
 
 class BudgetLine(Aggregate):
@@ -142,6 +129,11 @@ class BudgetLine(Aggregate):
         economic_code: str | None
         from_carryover: bool
         reason: str
+        three_public: str | None = None
+        """The reversed payment's “三公” category (None if not one, or not a payment)."""
+        procurement_category: str | None = None
+        """The reversed payment's procurement category, if it was paid under a contract."""
+        supplier_size: str | None = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate._reverse(self)
@@ -168,8 +160,12 @@ class BudgetLine(Aggregate):
         self.fund_source = fund_source
         self.project_code = project_code
         self.totals = LineTotals()
-        self.entries: dict[int, Entry] = {}
         self.reversed_versions: set[int] = set()
+        """Versions of the money entries already reversed (each may be reversed once).
+
+        The line keeps no list of its entries: its state stays the same size however
+        many payments it receives. A reversal is decided against the original event,
+        which the command handler reads from the store."""
 
     @staticmethod
     def create_id(unit_code: str, year: int, code: str) -> UUID:
@@ -306,35 +302,34 @@ class BudgetLine(Aggregate):
             **meta,
         )
 
-    def reverse(self, version: int, *, reason: str, **meta: Any) -> None:
-        entry = self.entries.get(version)
-        if entry is None:
-            raise NotReversible(f"{self.label} has no entry number {version} to reverse")
+    def reverse(self, original: BudgetLine.MoneyEvent, *, reason: str, **meta: Any) -> None:
+        """Undo ``original``, a money event of this line (红字冲销)."""
+        version = original.originator_version
+        kind = type(original).__name__
+        if original.originator_id != self.id or kind not in MONEY_KINDS:
+            raise NotReversible(f"{self.label} has no money entry number {version} to reverse")
         if version in self.reversed_versions:
             raise NotReversible(
-                f"entry {version} of {self.label} (command {entry.command_id}) is already reversed"
+                f"entry {version} of {self.label} (command {original.command_id}) is already "
+                "reversed"
             )
-        if entry.kind == ALLOCATED:
-            self._require_available(entry.amount, "reversing that allocation")
+        if kind == ALLOCATED:
+            self._require_available(original.amount, "reversing that allocation")
         self.trigger_event(
             self.EntryReversed,
             reverses_version=version,
-            reverses_command_id=entry.command_id,
-            reversed_kind=entry.kind,
-            amount=entry.amount,
-            initial=entry.initial,
-            economic_code=entry.economic_code,
-            from_carryover=entry.from_carryover,
+            reverses_command_id=original.command_id,
+            reversed_kind=kind,
+            amount=original.amount,
+            initial=bool(getattr(original, "initial", False)),
+            economic_code=getattr(original, "economic_code", None),
+            from_carryover=bool(getattr(original, "from_carryover", False)),
+            three_public=getattr(original, "three_public", None),
+            procurement_category=getattr(original, "procurement_category", None),
+            supplier_size=getattr(original, "supplier_size", None),
             reason=reason,
             **meta,
         )
-
-    def entry_for_command(self, command_id: str) -> int | None:
-        """The version of the money entry posted by ``command_id``, if any."""
-        for version, entry in self.entries.items():
-            if entry.command_id == command_id:
-                return version
-        return None
 
     # --- evolve -----------------------------------------------------------
 
@@ -351,9 +346,6 @@ class BudgetLine(Aggregate):
             initial=initial,
             economic_code=economic_code,
             from_carryover=from_carryover,
-        )
-        self.entries[event.originator_version] = Entry(
-            kind, event.amount, initial, economic_code, from_carryover, event.command_id
         )
 
     def _reverse(self, event: BudgetLine.EntryReversed) -> None:

@@ -260,8 +260,9 @@ def test_an_adjustment_reason_in_an_open_year_is_refused(books: Scenario) -> Non
 
 
 def _command_of(books: Scenario, code: str) -> str:
-    entries = line(books.ledger, code).entries
-    return next(e.command_id for e in entries.values() if e.kind == "TransferredToEnterprise")
+    line_id = line(books.ledger, code).id
+    events = books.ledger.events.get(line_id)
+    return next(e.command_id for e in events if isinstance(e, BudgetLine.TransferredToEnterprise))
 
 
 def test_reopening_needs_an_admin_and_a_reason_and_a_closed_year(books: Scenario) -> None:

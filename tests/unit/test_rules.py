@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from commands.models import parse_command
 from ledger.aggregates import BudgetLine
 from ledger.application import Ledger
 from ledger.errors import (
@@ -28,6 +29,7 @@ from ledger.errors import (
     UnknownUnit,
     YearNotOpen,
 )
+from projections.books import books_of
 from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
 
 
@@ -321,6 +323,52 @@ def test_reversal_undoes_an_entry_and_keeps_the_original(books: Scenario) -> Non
         cmd("reverse_entry", line="L1", reverses_command_id="nope", reason="?"),
         NotReversible,
     )
+
+
+def test_reversing_a_procurement_payment_undoes_its_three_public_and_procurement_figures(
+    books: Scenario,
+) -> None:
+    before = books_of(books.ledger).lines[BudgetLine.id_for(UNIT, YEAR, "G1")]
+    assert (before.three_public, before.procurement) == ({}, {})
+    books.given(
+        cmd(
+            "disburse",
+            line="G1",
+            amount="30",
+            payee="某酒店",
+            economic_code="30217",
+            procurement_category="services",
+            supplier_size="small",
+            command_id="meal",
+        )
+    )
+    paid = books_of(books.ledger).lines[BudgetLine.id_for(UNIT, YEAR, "G1")]
+    assert paid.three_public and paid.procurement
+    books.when(cmd("reverse_entry", line="G1", reverses_command_id="meal", reason="退回"))
+    after = books_of(books.ledger).lines[BudgetLine.id_for(UNIT, YEAR, "G1")]
+    assert (after.three_public, after.procurement, after.totals.spent) == ({}, {}, 0)
+
+
+def test_a_posting_is_reversed_only_on_its_own_line(books: Scenario) -> None:
+    books.given(
+        cmd("disburse", line="L1", amount="5", payee="X", economic_code="30227", command_id="on-l1")
+    )
+    rejected(
+        books,
+        cmd("reverse_entry", line="G1", reverses_command_id="on-l1", reason="x"),
+        NotReversible,
+    )
+
+
+def test_a_posting_and_its_reversal_in_one_batch(books: Scenario) -> None:
+    pay = cmd("disburse", line="L1", amount="7", payee="X", economic_code="30227")
+    undo = cmd("reverse_entry", line="L1", reverses_command_id=pay["command_id"], reason="x")
+    outcome = books.handler.handle_batch([parse_command(pay), parse_command(undo)])
+    assert outcome.error is None
+    assert outcome.results[-1].available == "1000.00"
+    # each result names only the events its own command stored
+    assert [len(r.events) for r in outcome.results] == [1, 1]
+    assert outcome.results[0].events[0].version + 1 == outcome.results[1].events[0].version
 
 
 def test_an_allocation_already_spent_cannot_be_reversed(books: Scenario) -> None:
