@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.closing import close_year
+from commands.group_commit import GroupCommitter
 from commands.handlers import CommandHandler, CommandResult
 from commands.importer import DuplicateKey, no_duplicate_keys
 from commands.models import (
@@ -180,14 +181,19 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if ledger is not None:  # given by the caller, who also closes it
-            yield
-            return
-        app.state.ledger = build_ledger(settings)
+        if ledger is None:
+            app.state.ledger = build_ledger(settings)
+        if settings.group_commit:
+            app.state.committer = GroupCommitter(
+                app.state.ledger, max_attempts=SERVICE_MAX_ATTEMPTS
+            )
         try:
             yield
         finally:
-            app.state.ledger.close()
+            if settings.group_commit:
+                app.state.committer.close()
+            if ledger is None:  # a ledger given by the caller is closed by the caller
+                app.state.ledger.close()
 
     app = FastAPI(
         title="fundflow",
@@ -367,10 +373,15 @@ def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
             posted_by=caller.actor.identity,
         )
         request.state.command = data["type"]
-        handler = CommandHandler(
-            _ledger(request), actor=caller.actor, max_attempts=SERVICE_MAX_ATTEMPTS
-        )
-        result = handler.handle(parse_command(data))
+        command = parse_command(data)
+        committer: GroupCommitter | None = getattr(request.app.state, "committer", None)
+        if committer is not None:
+            result = committer.submit(command, caller.actor)
+        else:
+            handler = CommandHandler(
+                _ledger(request), actor=caller.actor, max_attempts=SERVICE_MAX_ATTEMPTS
+            )
+            result = handler.handle(command)
         request.state.outcome = result.status
         replayed = result.status == "already_applied"
         return JSONResponse(

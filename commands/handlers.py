@@ -218,43 +218,64 @@ class CommandHandler:
         message: str,
         line: BudgetLine | None,
     ) -> tuple[CommandResult, CommandRecord]:
-        """The result of a decided command, and the record that stores it with its events."""
-        result = CommandResult(
+        """The result of a decided command, and the record that stores it with its events.
+        (Built without re-validation: every field comes from validated input or the store.)"""
+        events: list[dict[str, Any]] = [
+            {
+                "type": type(e).__name__,
+                "aggregate_id": str(e.originator_id),
+                "version": e.originator_version,
+            }
+            for a in aggregates
+            for e in a.pending_events
+            # In a batch, an aggregate also holds the events of earlier commands.
+            if getattr(e, "command_id", None) == command.command_id
+        ]
+        data: dict[str, Any] = {
+            "command_id": command.command_id,
+            "command_type": command.type,
+            "status": "applied",
+            "message": message,
+            "events": events,
+            "line": None if line is None else line.code,
+            "available": None if line is None else yuan_str(line.totals.available),
+        }
+        result = CommandResult.model_construct(
             command_id=command.command_id,
             command_type=command.type,
             status="applied",
             message=message,
             events=[
-                EventRef(
-                    type=type(e).__name__,
-                    aggregate_id=str(e.originator_id),
-                    version=e.originator_version,
+                EventRef.model_construct(
+                    type=e["type"], aggregate_id=e["aggregate_id"], version=e["version"]
                 )
-                for a in aggregates
-                for e in a.pending_events
-                # In a batch, an aggregate also holds the events of earlier commands.
-                if getattr(e, "command_id", None) == command.command_id
+                for e in events
             ],
-            line=None if line is None else line.code,
-            available=None if line is None else yuan_str(line.totals.available),
+            line=data["line"],
+            available=data["available"],
         )
         record = CommandRecord(
             command_id=command.command_id,
             command_type=command.type,
             fingerprint=fingerprint,
-            result=result.model_dump(mode="json"),
+            result=data,
         )
         return result, record
 
-    def handle_batch(self, commands: list[AnyCommand]) -> BatchOutcome:
+    def handle_batch(
+        self, commands: list[AnyCommand], *, actors: list[Actor] | None = None
+    ) -> BatchOutcome:
         """Apply commands one after another and store them all in one transaction (group
-        commit, for imports). Stops at the first rejected command: those before it are
-        stored, it and those after it are not. Retried commands are recognised as in
-        :meth:`handle`, also when a command id repeats within the batch."""
+        commit, for imports and the service). Stops at the first rejected command: those
+        before it are stored, it and those after it are not. Retried commands are
+        recognised as in :meth:`handle`, also when a command id repeats within the batch.
+        ``actors`` gives each command its own actor (the service's callers); by default
+        all are the handler's."""
         for attempt in range(self.max_attempts):
             self._working = {}
+            own = self.actor
             try:
-                outcome = self._decide_batch(commands)
+                outcome = self._decide_batch(commands, actors)
                 pending = [a for a in self._working.values() if a.pending_events]
                 if pending:
                     self.ledger.save(*pending)
@@ -263,6 +284,7 @@ class CommandHandler:
                 continue
             finally:
                 self._working = None
+                self.actor = own
             log.info(
                 "batch_applied",
                 commands=len(outcome.results),
@@ -274,15 +296,25 @@ class CommandHandler:
             f"({self.max_attempts} attempts). Nothing of it was written; send it again."
         )
 
-    def _decide_batch(self, commands: list[AnyCommand]) -> BatchOutcome:
+    def _decide_batch(self, commands: list[AnyCommand], actors: list[Actor] | None) -> BatchOutcome:
         outcome = BatchOutcome()
         working = self._working
         assert working is not None
+        record_ids = [CommandRecord.id_for(c.command_id) for c in commands]
+        # One query tells which commands were applied before; the others need no look-up.
+        known = self.ledger.known_ids(record_ids)
         for index, command in enumerate(commands):
+            if actors is not None:
+                self.actor = actors[index]
             try:
                 self.actor.require(command.type)
                 fingerprint = command.fingerprint()
-                record = self._find(CommandRecord, CommandRecord.id_for(command.command_id))
+                record_id = record_ids[index]
+                record = (
+                    self._find(CommandRecord, record_id)
+                    if record_id in known or record_id in working
+                    else None
+                )
                 if record is not None:
                     outcome.results.append(self._replay(record, command, fingerprint))
                     continue

@@ -7,6 +7,7 @@ this module holds the common fields and the identity scheme.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -16,6 +17,7 @@ from eventsourcing.domain import Aggregate
 FUNDFLOW_NAMESPACE = uuid5(NAMESPACE_URL, "https://fundflow.invalid/ids")
 
 
+@lru_cache(maxsize=65536)
 def business_id(*parts: object) -> UUID:
     """The deterministic id of an aggregate named by its business key parts."""
     return uuid5(FUNDFLOW_NAMESPACE, "/".join(str(p) for p in parts))

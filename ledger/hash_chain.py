@@ -22,9 +22,13 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 GENESIS = "0" * 64
+#: A stored event as the replay reads it: notification id, originator id, version,
+#: topic, state bytes.
+Row = tuple[int, UUID, int, str, bytes]
 PAGE = 1000
 
 
@@ -79,6 +83,32 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return ids
 
+    def select_rows(self, start: int, limit: int, stop: int | None) -> list[Row]:
+        """A page of the log as plain rows (id, originator id, version, topic, state),
+        from notification id ``start`` on: the replay's read path."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+                f"{self.events_table_name} WHERE rowid >= ? AND rowid <= ? ORDER BY rowid "
+                "LIMIT ?",
+                (start, stop if stop is not None else 2**62, limit),
+            )
+            return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+
+    def known_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have events stored (one query for a batch of look-ups)."""
+        found: set[UUID] = set()
+        for i in range(0, len(ids), 500):
+            chunk = [u.hex for u in ids[i : i + 500]]
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(UUID(r[0]) for r in c.fetchall())
+        return found
+
     def select_hashes(self, start: int, limit: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(
@@ -110,45 +140,99 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        # As PostgresApplicationRecorder.insert_events, plus the hashes, in one transaction
-        # and under the table lock taken by _insert_stored_events.
-        exc: Exception | None = None
-        notification_ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if len(stored_events) > 0:
-                    with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            pipeline.sync()
-                            notification_ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                            curs.execute(
-                                SQL(
-                                    "SELECT hash FROM {t} ORDER BY notification_id DESC LIMIT 1"
-                                ).format(t=self._table())
-                            )
-                            pipeline.sync()
-                            row = curs.fetchone()
-                            previous = row["hash"] if row else GENESIS
-                            # One statement for the whole batch: executemany in pipeline
-                            # mode would wait on thousands of results and can deadlock.
-                            chain = _chain(previous, notification_ids or [], stored_events)
-                            curs.execute(
-                                SQL(
-                                    "INSERT INTO {t} SELECT * FROM unnest(%s::bigint[], %s::text[])"
-                                ).format(t=self._table()),
-                                ([i for i, _ in chain], [h for _, h in chain]),
-                            )
-                            pipeline.sync()
-                        except Exception as e:  # re-raised below, as upstream does
-                            exc = e
-            if exc:
-                raise exc
-        return notification_ids
+        """Store events and their hashes in one transaction, under the library's table lock
+        (so notification ids follow commit order), in a fixed number of statements with
+        binary parameters
+        whatever the number of events: one ``INSERT … SELECT FROM unnest`` for the events
+        and one for the hashes, without pipeline mode. (The library's executemany in
+        pipeline mode stalls for good on saves of more than about a thousand events.)"""
+        if not stored_events:
+            return []
+        id_type = "uuid" if self.datastore.originator_id_type == "uuid" else "text"
+        insert = SQL(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "SELECT o, v, t, s FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], "
+            "%b::bytea[]) WITH ORDINALITY AS u(o, v, t, s, n) ORDER BY n "
+            "RETURNING notification_id, originator_id, originator_version"
+        ).format(
+            events=SQL("{schema}.{table}").format(
+                schema=Identifier(self.datastore.schema),
+                table=Identifier(self.events_table_name),
+            ),
+            id_type=SQL(id_type),
+        )
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(
+                insert,
+                (
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ),
+            )
+            assigned = {
+                (str(r["originator_id"]), r["originator_version"]): r["notification_id"]
+                for r in curs.fetchall()
+            }
+            ids = [assigned[(str(e.originator_id), e.originator_version)] for e in stored_events]
+            curs.execute(
+                SQL("SELECT hash FROM {t} ORDER BY notification_id DESC LIMIT 1").format(
+                    t=self._table()
+                )
+            )
+            row = curs.fetchone()
+            chain = _chain(row["hash"] if row else GENESIS, ids, stored_events)
+            curs.execute(
+                SQL("INSERT INTO {t} SELECT * FROM unnest(%b::bigint[], %b::text[])").format(
+                    t=self._table()
+                ),
+                ([i for i, _ in chain], [h for _, h in chain]),
+            )
+        return ids
+
+    def select_rows(self, start: int, limit: int, stop: int | None) -> list[Row]:
+        """A page of the log as plain rows (id, originator id, version, topic, state),
+        from notification id ``start`` on: keyset pagination on the primary key, tuples
+        in binary format (no per-row dictionaries), for the replay's read path."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(
+                SQL(
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {schema}.{table} WHERE notification_id >= %s AND notification_id "
+                    "<= %s ORDER BY notification_id LIMIT %s"
+                ).format(
+                    schema=Identifier(self.datastore.schema),
+                    table=Identifier(self.events_table_name),
+                ),
+                (start, stop if stop is not None else 2**62, limit),
+                prepare=True,
+            )
+            return curs.fetchall()
+
+    def known_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have events stored (one query for a batch of look-ups)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT DISTINCT originator_id FROM {schema}.{table} "
+                    "WHERE originator_id = ANY(%s)"
+                ).format(
+                    schema=Identifier(self.datastore.schema),
+                    table=Identifier(self.events_table_name),
+                ),
+                (list(ids),),
+            )
+            return {UUID(str(r["originator_id"])) for r in curs.fetchall()}
 
     def select_hashes(self, start: int, limit: int) -> list[tuple[int, str]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

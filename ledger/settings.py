@@ -41,6 +41,11 @@ class Settings(BaseSettings):
             "to date by reading only the events stored since (0: no cache)."
         ),
     )
+    group_commit: bool = Field(
+        default=True,
+        description="The service stores the postings of concurrent requests together, "
+        "many per transaction, through one writer (FUNDFLOW_GROUP_COMMIT).",
+    )
     pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
     fault_kill_after_steps: int | None = Field(

@@ -13,7 +13,6 @@ caught up; ``differences`` compares a read model with a fresh fold of the events
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import orjson
 import psycopg
 import structlog
 from eventsourcing.persistence import PersistenceError
@@ -48,7 +48,12 @@ from projections.books import (
 
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
+#: Events applied per transaction when the read model follows the log.
 BATCH = 1000
+#: … and when it is rebuilt: a document touched many times is written once per batch.
+REBUILD_BATCH = 20000
+#: Rows per executemany call.
+WRITE_CHUNK = 500
 Doc = dict[str, Any]
 
 
@@ -77,7 +82,7 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
         line = books.lines.get(UUID(key))
         if line is None:
             return None
-        totals = asdict(line.totals)
+        totals = {**vars(line.totals), "spent_by_economic": dict(line.totals.spent_by_economic)}
         return {
             "id": key,
             "unit_code": line.unit_code,
@@ -300,7 +305,7 @@ class ReadModelStore:
             position = int(c.fetchone()[0])
             c.execute(self._q("SELECT kind, key, doc FROM {t}", t=table))
             rows = c.fetchall()
-        return books_from_docs(((k, key, json.loads(d)) for k, key, d in rows), position)
+        return books_from_docs(((k, key, orjson.loads(d)) for k, key, d in rows), position)
 
     def write(self, table: str, books: Books, expected: int) -> bool:
         """Write the documents ``books`` touched and advance the position from ``expected``
@@ -315,22 +320,26 @@ class ReadModelStore:
             )
             if c.rowcount != 1:
                 raise _Moved
+            upserts, deletes = [], []
             for kind, key in sorted(books.touched):
                 doc = doc_for(books, kind, key)
                 if doc is None:
-                    c.execute(
-                        self._q("DELETE FROM {t} WHERE kind = %s AND key = %s", t=table),
-                        (kind, key),
-                    )
-                    continue
-                c.execute(
-                    self._q(
-                        "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
-                        "DO UPDATE SET doc = excluded.doc",
-                        t=table,
-                    ),
-                    (kind, key, json.dumps(doc, ensure_ascii=False, sort_keys=True)),
-                )
+                    deletes.append((kind, key))
+                else:
+                    text = orjson.dumps(
+                        doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+                    ).decode()
+                    upserts.append((kind, key, text))
+            # Set-based: one statement per kind of change, sent in chunks.
+            delete = self._q("DELETE FROM {t} WHERE kind = %s AND key = %s", t=table)
+            upsert = self._q(
+                "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
+                "DO UPDATE SET doc = excluded.doc",
+                t=table,
+            )
+            for statement, rows in ((delete, deletes), (upsert, upserts)):
+                for i in range(0, len(rows), WRITE_CHUNK):
+                    c.executemany(statement, rows[i : i + WRITE_CHUNK])
         books.touched.clear()
         return True
 
@@ -420,7 +429,7 @@ def rebuild(
 ) -> str:
     """Build the read model again beside the live one, then switch readers to it."""
     table = store.new_table()
-    catch_up(ledger, store, table=table, progress=progress)
+    catch_up(ledger, store, table=table, progress=progress, batch=REBUILD_BATCH)
     catch_up(ledger, store, table=table)  # what was posted meanwhile
     old = store.switch(table)
     store.drop(old)

@@ -255,7 +255,7 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
         path = Path(folder) / "history.jsonl"
         history(path, units, lines, payments)
         ledger = build_ledger(Settings(database_url=url))
-        elapsed, outcome = timed(lambda: import_file(CommandHandler(ledger), path, batch_size=250))
+        elapsed, outcome = timed(lambda: import_file(CommandHandler(ledger), path, batch_size=2000))
         assert outcome.ok, outcome.error
         events = ledger.position()
         ours = events / elapsed
@@ -263,7 +263,7 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
         many, copy = raw_executemany(rows), raw_copy(rows)
         rows_out += [
             (
-                "1. bulk import (batch 250) vs executemany",
+                "1. bulk import (batch 2000) vs executemany",
                 f"{ours:,.0f} ev/s",
                 f"{many:,.0f} rows/s",
                 f"{ours / many:.2f}",
@@ -328,7 +328,7 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
         path = Path(folder) / "history.jsonl"
         history(path, units * memory_factor, lines, payments)
         ledger = build_ledger(Settings(database_url=url))
-        assert import_file(CommandHandler(ledger), path, batch_size=250).ok
+        assert import_file(CommandHandler(ledger), path, batch_size=2000).ok
         big_events = ledger.position()
         ledger.close()
         env["FUNDFLOW_DATABASE_URL"] = url
