@@ -11,7 +11,7 @@ import inspect
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -56,6 +56,7 @@ from ledger.application import Ledger
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import Forbidden, LedgerError, Unauthorized
+from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import REQUIRED_ROLE, Actor, Role
 from ledger.settings import Settings
@@ -176,8 +177,12 @@ class RejectDuplicateKeys:
 
 
 def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None) -> FastAPI:
-    """The service, connected to the settings' database when it starts."""
-    settings = settings or Settings()
+    """The service, connected to the settings' database when it starts. Without
+    settings (a worker process of ``fundflow serve --workers``) they come from the
+    environment, logging included."""
+    if settings is None:
+        settings = Settings()
+        configure_logging(settings.log_level if settings.log_level != "WARNING" else "INFO")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -630,24 +635,48 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_access_log(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
-        request.state.request_id = request_id
+    app.add_middleware(AccessLog)
+
+
+class AccessLog:
+    """One JSON log line per request (never the token), and an ``X-Request-ID`` on every
+    response. Plain ASGI: no extra task or stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = given or uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            request_id=request_id,
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            identity=getattr(request.state, "identity", None),
-            command=getattr(request.state, "command", None),
-            outcome=getattr(request.state, "outcome", None),
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        return response
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                request_id=request_id,
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                identity=state.get("identity"),
+                command=state.get("command"),
+                outcome=state.get("outcome"),
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            )

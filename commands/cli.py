@@ -621,6 +621,9 @@ app.add_typer(tokens_app, name="tokens")
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (each with its own writer).")
+    ] = 1,
     database_url: DatabaseOption = None,
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn). SIGTERM finishes in-flight requests first."""
@@ -630,14 +633,19 @@ def serve(
 
     settings = _settings(database_url)
     configure_logging(settings.log_level if settings.log_level != "WARNING" else "INFO")
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        log_level="warning",
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "timeout_graceful_shutdown": 30,
+        "log_level": "warning",
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each worker process builds the app from the environment: pass the database on.
+    os.environ["FUNDFLOW_DATABASE_URL"] = settings.effective_database_url
+    uvicorn.run("commands.api:create_app", factory=True, workers=workers, **options)
 
 
 @tokens_app.command("create")

@@ -169,7 +169,9 @@ def raw_autocommit_inserts(clients: int, per_client: int, row: tuple[Any, ...]) 
     return clients * per_client / elapsed
 
 
-def http_posting(url: str, clients: int, per_client: int) -> tuple[float, float, float]:
+def http_posting(
+    url: str, clients: int, per_client: int, workers: int = 1
+) -> tuple[float, float, float]:
     """Throughput and p50/p99 latency (ms) of 32 clerks posting over HTTP to hot lines."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
     env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin")
@@ -184,7 +186,7 @@ def http_posting(url: str, clients: int, per_client: int) -> tuple[float, float,
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen(
-        [FUNDFLOW, "serve", "--port", str(port)],
+        [FUNDFLOW, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

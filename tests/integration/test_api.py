@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 
 from commands.api import create_app
 from commands.cli import seed_path
@@ -303,3 +304,25 @@ def test_classified_projects_in_detail_only_with_clearance(
     assert secret["name"] == "涉密项目" and "current_year_fiscal" in secret["funds"]
     assert not any(ln["project"] == "P20" for ln in hidden["lines"])
     assert any(ln["project"] == "P20" for ln in shown["lines"])
+
+
+def test_one_access_log_line_per_request_without_the_token(
+    api: tuple[TestClient, dict[Any, str]],
+) -> None:
+    client, tokens = api
+    url = f"/v1/units/{UNIT}/years/{YEAR}/lines/L1/transfers"
+    body = {"amount": "1", "payee": "某公司", "business_date": "2022-05-01", "document_no": "记-9"}
+    with capture_logs() as logs:
+        response = client.post(
+            url,
+            headers={**auth(tokens, Role.CLERK, "log-1"), "X-Request-ID": "req-42"},
+            json=body,
+        )
+        unnamed = client.get("/health")
+    assert response.status_code == 201 and response.headers["X-Request-ID"] == "req-42"
+    assert len(unnamed.headers["X-Request-ID"]) == 32
+    lines = [entry for entry in logs if entry["event"] == "request"]
+    assert (lines[0]["request_id"], lines[0]["status"]) == ("req-42", 201)
+    assert lines[0]["identity"] == "user-clerk"
+    assert (lines[0]["command"], lines[0]["outcome"]) == ("transfer_to_enterprise", "applied")
+    assert all(tokens[Role.CLERK] not in repr(entry) for entry in logs)

@@ -34,9 +34,26 @@ def test_a_generated_history_imports_and_balances(ledger: Ledger, tmp_path: Path
 
 
 def test_one_transaction_of_thousands_of_events(ledger: Ledger, tmp_path: Path) -> None:
-    """More than about a thousand events in one save stall the PostgreSQL driver's pipeline
-    (eventsourcing 9.5.6): the import splits what it is asked to store at once."""
+    """Thousands of events in one save (the library's own PostgreSQL recorder stalls on
+    more than about a thousand; fundflow's stores them in a fixed number of statements)."""
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(generate(1, 4, 2500, 2024, 3)) + "\n", encoding="utf-8")
     outcome = import_file(CommandHandler(ledger), path, batch_size=10_000)
     assert outcome.ok and ledger.position() > 5000
+
+
+def test_several_years_close_carry_over_and_balance(ledger: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "years.jsonl"
+    path.write_text("\n".join(generate(2, 6, 60, 2023, 5, years=3)) + "\n", encoding="utf-8")
+    outcome = import_file(CommandHandler(ledger), path, batch_size=500)
+    assert outcome.ok, (outcome.failed_line, outcome.error)
+    books = books_of(ledger)
+    assert {y for (_, y) in books.years} == {2023, 2024, 2025}
+    assert all(
+        books.years[(u, y)].status.value == "closed" for u in books.units for y in (2023, 2024)
+    )
+    carried = [ln for ln in books.lines.values() if ln.totals.carried_in]
+    assert carried and all(ln.year > 2023 for ln in carried)
+    for unit in books.units:
+        for year in (2023, 2024, 2025):
+            assert [c for c in check_year(books, unit, year) if not c.ok] == []
