@@ -566,6 +566,7 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             request.app.state.database_url,
             as_of_position=as_of_position,
             as_of_date=as_of,
+            unit=unit,
         )
         return build(books, unit, year, clearance=caller.clearance)
 

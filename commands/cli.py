@@ -18,7 +18,7 @@ import typer
 
 from commands.closing import close_year
 from commands.handlers import CommandHandler, CommandResult
-from commands.importer import import_file
+from commands.importer import MAX_BATCH, import_file
 from commands.models import (
     AnyCommand,
     parse_command,
@@ -165,6 +165,7 @@ def _report(
             settings.effective_database_url,
             as_of_position=as_of_position,
             as_of_date=as_of_date,
+            unit=unit,
         )
         report = builder(books, unit, year)
     except LedgerError as error:
@@ -225,7 +226,7 @@ RoleOption = Annotated[
 
 
 def _import(
-    ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM, batch: int = 100
+    ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM, batch: int = 1000
 ) -> None:
     def show(number: int, result: CommandResult) -> None:
         if not quiet:
@@ -255,9 +256,12 @@ def import_command(
     batch: Annotated[
         int,
         typer.Option(
-            "--batch", min=1, max=250, help="Lines stored per transaction (group commit)."
+            "--batch",
+            min=1,
+            max=MAX_BATCH,
+            help="Lines stored per transaction (group commit).",
         ),
-    ] = 100,
+    ] = 1000,
     role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:

@@ -28,7 +28,8 @@ from ledger.closing.policy import ClosingPolicy, Outcome
 from ledger.errors import CloseBlocked, CommandIdReused
 from ledger.locks import LockHeld, exclusive
 from ledger.roles import Actor
-from projections.books import books_of
+from projections.books import Books
+from projections.read_model import books_for_reports
 
 
 @dataclass
@@ -70,7 +71,7 @@ def close_year(
 ) -> CloseReport:
     """Close ``year`` of ``unit`` (code or name). ``after_step(n)`` is called after each
     step (used by the crash tests to kill the process at chosen points)."""
-    books = books_of(ledger)
+    books = books_for_reports(ledger, database_url, unit=unit)
     code = books.unit(unit).code
     report = CloseReport(unit=code, year=year)
     status = books.year(code, year).status
@@ -83,7 +84,7 @@ def close_year(
         raise CloseBlocked(f"lines below zero must be corrected before the close: {negative}")
     try:
         with exclusive(database_url, f"close/{code}/{year}"):
-            return _run(ledger, code, year, policy, actor, report, status, after_step)
+            return _run(ledger, database_url, code, year, policy, actor, report, status, after_step)
     except LockHeld:
         raise CloseBlocked(
             f"the close of {year} for {code} is already running in another process; "
@@ -93,6 +94,7 @@ def close_year(
 
 def _run(
     ledger: Ledger,
+    database_url: str,
     code: str,
     year: int,
     policy: ClosingPolicy,
@@ -101,10 +103,15 @@ def _run(
     status: YearStatus,
     after_step: Callable[[int], None] | None,
 ) -> CloseReport:
+    def current() -> Books:
+        """The unit's books now (read model and what it has not applied yet): the lines
+        to settle. Each step is decided against the line itself, not these."""
+        return books_for_reports(ledger, database_url, unit=code)
+
     handler = CommandHandler(ledger, actor=actor)
     year_end = date(year, 12, 31)
     # Each close of a year (the first, and one after every reopening) has its own ids.
-    run = f"close/{code}/{year}/{books_of(ledger).year(code, year).reopen_count}"
+    run = f"close/{code}/{year}/{current().year(code, year).reopen_count}"
     document = f"{year}年度年终结账"
     steps = 0
 
@@ -134,7 +141,7 @@ def _run(
         ) from None
     step()
 
-    books = books_of(ledger)
+    books = current()
     for line in books.lines_of(code, year):
         continuing = True
         if line.project_code is not None:
@@ -164,7 +171,7 @@ def _run(
         report.lines.append(LineOutcome(line.code, outcome, rule, settled))
         step()
 
-    unsettled = [ln.code for ln in books_of(ledger).lines_of(code, year) if ln.totals.available]
+    unsettled = [ln.code for ln in current().lines_of(code, year) if ln.totals.available]
     if unsettled:  # pragma: no cover - every line was settled above
         raise CloseBlocked(f"lines still hold a balance and cannot be closed: {unsettled}")
     report.adjustment_until = year_end + timedelta(days=policy.adjustment_period_days)

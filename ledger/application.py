@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, DomainEventProtocol
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
 from eventsourcing.utils import resolve_topic
 
+from ledger.aggregates.budget_line import BudgetLine
 from ledger.codec import OrjsonTranscoder
 
 A = TypeVar("A", bound=Aggregate)
@@ -37,6 +38,11 @@ class Ledger(Application[UUID]):
     """The fundflow ledger: one event store for every unit and year."""
 
     name = "fundflow"
+    #: A budget line is snapshotted every this many events: a line with a long history
+    #: (a hot line takes thousands of payments a year) is rebuilt from its last snapshot.
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
+        BudgetLine: 500
+    }
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = OrjsonTranscoder()
@@ -72,18 +78,19 @@ class Ledger(Application[UUID]):
         return found[0] if found else None
 
     def read_events(
-        self, *, start: int = 1, stop: int | None = None
+        self, *, start: int = 1, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
-        """Every stored event in log order, with its notification id, streamed in pages."""
+        """Every stored event in log order (only those of ``topics``, if given), with its
+        notification id, streamed in pages."""
         select_rows = getattr(self.recorder, "select_rows", None)
         mapper = self.mapper
         if select_rows is None or mapper.cipher or mapper.compressor:
-            yield from self._read_notifications(start, stop)
+            yield from self._read_notifications(start, stop, topics)
             return
         decode = mapper.transcoder.decode
         classes: dict[str, Any] = {}
         position = start
-        while page := select_rows(position, PAGE_SIZE, stop):
+        while page := select_rows(position, PAGE_SIZE, stop, topics):
             for notification_id, originator_id, version, topic, state in page:
                 cls = classes.get(topic)
                 if cls is None:
@@ -106,11 +113,11 @@ class Ledger(Application[UUID]):
             position = page[-1][0] + 1
 
     def _read_notifications(
-        self, start: int, stop: int | None
+        self, start: int, stop: int | None, topics: Sequence[str]
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
         position = start
         while True:
-            page = self.recorder.select_notifications(position, PAGE_SIZE, stop=stop)
+            page = self.recorder.select_notifications(position, PAGE_SIZE, stop=stop, topics=topics)
             if not page:
                 return
             for notification in page:

@@ -83,15 +83,19 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return ids
 
-    def select_rows(self, start: int, limit: int, stop: int | None) -> list[Row]:
+    def select_rows(
+        self, start: int, limit: int, stop: int | None, topics: Sequence[str] = ()
+    ) -> list[Row]:
         """A page of the log as plain rows (id, originator id, version, topic, state),
-        from notification id ``start`` on: the replay's read path."""
+        from notification id ``start`` on, only of ``topics`` if given: the replay's
+        read path."""
+        where = f" AND topic IN ({','.join('?' * len(topics))})" if topics else ""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT rowid, originator_id, originator_version, topic, state FROM "
-                f"{self.events_table_name} WHERE rowid >= ? AND rowid <= ? ORDER BY rowid "
-                "LIMIT ?",
-                (start, stop if stop is not None else 2**62, limit),
+                f"{self.events_table_name} WHERE rowid >= ? AND rowid <= ?{where} "
+                "ORDER BY rowid LIMIT ?",
+                (start, stop if stop is not None else 2**62, *topics, limit),
             )
             return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
@@ -197,10 +201,14 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             )
         return ids
 
-    def select_rows(self, start: int, limit: int, stop: int | None) -> list[Row]:
+    def select_rows(
+        self, start: int, limit: int, stop: int | None, topics: Sequence[str] = ()
+    ) -> list[Row]:
         """A page of the log as plain rows (id, originator id, version, topic, state),
-        from notification id ``start`` on: keyset pagination on the primary key, tuples
-        in binary format (no per-row dictionaries), for the replay's read path."""
+        from notification id ``start`` on, only of ``topics`` if given: keyset pagination
+        on the primary key, tuples in binary format (no per-row dictionaries), for the
+        replay's read path."""
+        where = SQL(" AND topic = ANY(%s)") if topics else SQL("")
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
@@ -209,12 +217,18 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 SQL(
                     "SELECT notification_id, originator_id, originator_version, topic, state "
                     "FROM {schema}.{table} WHERE notification_id >= %s AND notification_id "
-                    "<= %s ORDER BY notification_id LIMIT %s"
+                    "<= %s{where} ORDER BY notification_id LIMIT %s"
                 ).format(
                     schema=Identifier(self.datastore.schema),
                     table=Identifier(self.events_table_name),
+                    where=where,
                 ),
-                (start, stop if stop is not None else 2**62, limit),
+                (
+                    start,
+                    stop if stop is not None else 2**62,
+                    *([list(topics)] if topics else []),
+                    limit,
+                ),
                 prepare=True,
             )
             return curs.fetchall()

@@ -51,6 +51,10 @@ class LineTotals:
     """结余 returned to the finance bureau at this year's close."""
     spent_by_economic: dict[str, int] = field(default_factory=dict)
 
+    def as_dict(self) -> dict[str, object]:
+        """The totals as plain data (a copy)."""
+        return {**vars(self), "spent_by_economic": dict(self.spent_by_economic)}
+
     @property
     def full_year_budget(self) -> int:
         """全年预算数 = initial + top-ups + carryover − reductions − clawbacks."""

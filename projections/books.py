@@ -14,6 +14,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
 from ledger.aggregates import BudgetLine, FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FISCAL_FUND_SOURCES, FundSource, Nature
@@ -151,6 +154,10 @@ class Books:
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
     touched: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
     """Documents changed since the last write (see projections.read_model)."""
+    scope: str | None = field(default=None, repr=False, compare=False)
+    """A unit code when the books hold that unit only (read from the read model for its
+    reports): events of other units are passed over, and the shared finance-bureau
+    accounts may lag — such books are not for the ledger-wide double-entry check."""
 
     # --- queries ---------------------------------------------------------
 
@@ -195,6 +202,8 @@ class Books:
 
     def apply(self, event: Any, position: int = 0) -> None:
         """Fold one event in. Events the books do not track are ignored."""
+        if self.scope is not None and not self._in_scope(event):
+            return
         if getattr(event, "adjustment_reason", None):
             self._note_adjustment(event, position)
         self._touch(event)
@@ -246,6 +255,13 @@ class Books:
             kind = type(event).__name__
             line.totals.apply(kind, event.amount)
             self._post(line, kind, event.amount)
+
+    def _in_scope(self, event: Any) -> bool:
+        if isinstance(event, Unit.Registered):
+            return bool(event.code == self.scope)
+        if isinstance(event, FiscalYear.Opened | Project.Registered | BudgetLine.Opened):
+            return bool(event.unit_code == self.scope)
+        return event.originator_id in self.lines or event.originator_id in self._year_keys
 
     def _year_of(self, event: Any) -> YearView:
         return self.years[self._year_keys[event.originator_id]]
@@ -335,8 +351,28 @@ def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -
     return books
 
 
+def tracked_topics() -> list[str]:
+    """Topics of the events the books fold in: every event of units, fiscal years, projects
+    and budget lines (command records and API tokens are not in the books). Replays read
+    only these, so the log's other half is never decoded."""
+    topics: set[str] = set()
+    for aggregate in (Unit, FiscalYear, Project, BudgetLine):
+        for name in dir(aggregate):
+            value = getattr(aggregate, name)
+            if isinstance(value, type) and issubclass(value, Aggregate.Event):
+                topics.add(get_topic(value))
+    return sorted(topics)
+
+
+TRACKED_TOPICS = tracked_topics()
+
+
 def books_of(
     ledger: Ledger, *, as_of_position: int | None = None, as_of_date: date | None = None
 ) -> Books:
     """Replay the ledger's log into books, up to a log position and/or a business date."""
-    return fold(ledger.read_events(stop=as_of_position), as_of_date=as_of_date)
+    last = ledger.position()
+    stop = last if as_of_position is None else min(as_of_position, last)
+    books = fold(ledger.read_events(stop=stop, topics=TRACKED_TOPICS), as_of_date=as_of_date)
+    books.position = stop
+    return books

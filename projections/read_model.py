@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
-from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -36,6 +35,7 @@ from ledger.classifications import FundSource, Nature
 from ledger.line_totals import LineTotals
 from ledger.settings import persistence_env
 from projections.books import (
+    TRACKED_TOPICS,
     AdjustmentView,
     Books,
     LineView,
@@ -43,11 +43,12 @@ from projections.books import (
     UnitView,
     YearView,
     books_of,
-    fold,
 )
 
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
+#: Prefix of the document tables of the current layout (kind, key, doc, unit).
+LAYOUT = "rm2"
 #: Events applied per transaction when the read model follows the log.
 BATCH = 1000
 #: … and when it is rebuilt: a document touched many times is written once per batch.
@@ -82,7 +83,7 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
         line = books.lines.get(UUID(key))
         if line is None:
             return None
-        totals = {**vars(line.totals), "spent_by_economic": dict(line.totals.spent_by_economic)}
+        totals = line.totals.as_dict()
         return {
             "id": key,
             "unit_code": line.unit_code,
@@ -109,6 +110,25 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
         doc["business_date"] = found.business_date.isoformat()
         return doc
     raise ValueError(f"unknown document kind {kind!r}")
+
+
+def unit_of(books: Books, kind: str, key: str) -> str:
+    """The unit a document belongs to; "" for the shared ones (the finance bureau's and
+    the carryover transit accounts)."""
+    if kind == "unit":
+        return key
+    if kind in ("project", "year"):
+        return key.split("/", 1)[0] if kind == "project" else key.rsplit("/", 1)[0]
+    if kind == "line":
+        line = books.lines.get(UUID(key))
+        return line.unit_code if line else ""
+    if kind == "account":
+        if key.startswith("line:"):
+            line = books.lines.get(UUID(key.split(":")[1]))
+            return line.unit_code if line else ""
+        return ""
+    adjustment = next((a for a in books.adjustments if str(a.position) == key), None)
+    return adjustment.unit_code if adjustment else ""
 
 
 def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
@@ -254,21 +274,37 @@ class ReadModelStore:
                 self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
                 (self.name,),
             )
-            if c.fetchone() is None:
-                self._create_table(c, f"rm_{self.name}_1")
+            row = c.fetchone()
+            if row is None:
+                self._create_table(c, f"{LAYOUT}_{self.name}_1")
                 c.execute(
                     self._q("INSERT INTO {t} VALUES (%s, %s)", t="readmodel_live"),
-                    (self.name, f"rm_{self.name}_1"),
+                    (self.name, f"{LAYOUT}_{self.name}_1"),
                 )
+                return
+        if not str(row[0]).startswith(f"{LAYOUT}_"):
+            # A read model of an older layout: readers move to a new one, built from the
+            # events on the next catch-up (reports add what it lacks meanwhile).
+            old = self.switch(self.new_table())
+            self.drop(old)
 
     def _create_table(self, c: Any, table: str) -> None:
         c.execute(
             self._q(
                 "CREATE TABLE IF NOT EXISTS {t} (kind TEXT NOT NULL, key TEXT NOT "
-                "NULL, doc TEXT NOT NULL, PRIMARY KEY (kind, key))",
+                "NULL, doc TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (kind, key))",
                 t=table,
             )
         )
+        index = f"{table}_unit"
+        if self.postgres:
+            c.execute(
+                sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (unit)").format(
+                    i=sql.Identifier(index), t=sql.Identifier(self.schema, table)
+                )
+            )
+        else:
+            c.execute(f'CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (unit)')
         c.execute(
             self._q(
                 "INSERT INTO {t} VALUES (%s, 0) ON CONFLICT DO NOTHING", t="readmodel_position"
@@ -294,8 +330,10 @@ class ReadModelStore:
             row = c.fetchone()
             return int(row[0]) if row else 0
 
-    def load(self, table: str | None = None) -> Books:
-        """The books as the read model holds them (with their position), in one snapshot."""
+    def load(self, table: str | None = None, *, unit: str | None = None) -> Books:
+        """The books as the read model holds them (with their position), in one snapshot;
+        with ``unit`` (a code), only that unit's documents and the shared ones: what its
+        reports need, at a cost that does not grow with the other units."""
         table = table or self.live_table()
         with self.transaction() as c:
             c.execute(
@@ -303,9 +341,27 @@ class ReadModelStore:
                 (table,),
             )
             position = int(c.fetchone()[0])
-            c.execute(self._q("SELECT kind, key, doc FROM {t}", t=table))
+            if unit is None:
+                c.execute(self._q("SELECT kind, key, doc FROM {t}", t=table))
+            else:
+                c.execute(
+                    self._q("SELECT kind, key, doc FROM {t} WHERE unit IN (%s, '')", t=table),
+                    (unit,),
+                )
             rows = c.fetchall()
-        return books_from_docs(((k, key, orjson.loads(d)) for k, key, d in rows), position)
+        books = books_from_docs(((k, key, orjson.loads(d)) for k, key, d in rows), position)
+        books.scope = unit
+        return books
+
+    def unit_code(self, code_or_name: str) -> str | None:
+        """The code of a unit named by its code or its full name (None if unknown)."""
+        table = self.live_table()
+        with self.transaction() as c:
+            c.execute(self._q("SELECT key, doc FROM {t} WHERE kind = 'unit'", t=table))
+            for key, doc in c.fetchall():
+                if code_or_name in (key, orjson.loads(doc)["name"]):
+                    return str(key)
+        return None
 
     def write(self, table: str, books: Books, expected: int) -> bool:
         """Write the documents ``books`` touched and advance the position from ``expected``
@@ -329,12 +385,12 @@ class ReadModelStore:
                     text = orjson.dumps(
                         doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
                     ).decode()
-                    upserts.append((kind, key, text))
+                    upserts.append((kind, key, text, unit_of(books, kind, key)))
             # Set-based: one statement per kind of change, sent in chunks.
             delete = self._q("DELETE FROM {t} WHERE kind = %s AND key = %s", t=table)
             upsert = self._q(
-                "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT (kind, key) "
-                "DO UPDATE SET doc = excluded.doc",
+                "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT (kind, key) "
+                "DO UPDATE SET doc = excluded.doc, unit = excluded.unit",
                 t=table,
             )
             for statement, rows in ((delete, deletes), (upsert, upserts)):
@@ -359,7 +415,7 @@ class ReadModelStore:
 
     def new_table(self) -> str:
         number = int(self.live_table().rsplit("_", 1)[1]) + 1
-        table = f"rm_{self.name}_{number}"
+        table = f"{LAYOUT}_{self.name}_{number}"
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
             c.execute(
@@ -398,29 +454,33 @@ def catch_up(
     applied = 0
     while books.position < target:
         expected = books.position
-        events = list(islice(ledger.read_events(start=expected + 1), batch))
-        if not events:
-            break
-        for position, event in events:
+        upto = min(expected + batch, target)
+        for position, event in ledger.read_events(
+            start=expected + 1, stop=upto, topics=TRACKED_TOPICS
+        ):
             books.apply(event, position)
-            books.position = position
+        books.position = upto
         try:
             store.write(table, books, expected)
         except _Moved:  # another worker got there first: start from what it wrote
             books = store.load(table)
             continue
-        applied += len(events)
+        applied += upto - expected
         if progress is not None:
             progress(books.position, target)
     return applied
 
 
-def current_books(ledger: Ledger, store: ReadModelStore) -> Books:
-    """The books now: the read model, plus any events it has not applied yet (read-only)."""
-    books = store.load()
-    for position, event in ledger.read_events(start=books.position + 1):
+def current_books(ledger: Ledger, store: ReadModelStore, *, unit: str | None = None) -> Books:
+    """The books now: the read model, plus any events it has not applied yet (read-only);
+    with ``unit``, only that unit's books (see :meth:`ReadModelStore.load`)."""
+    books = store.load(unit=unit)
+    last = ledger.position()
+    for position, event in ledger.read_events(
+        start=books.position + 1, stop=last, topics=TRACKED_TOPICS
+    ):
         books.apply(event, position)
-        books.position = position
+    books.position = max(books.position, last)
     return books
 
 
@@ -440,7 +500,7 @@ def differences(ledger: Ledger, store: ReadModelStore) -> list[str]:
     """Every document where the read model differs from a fresh fold of the events up to
     the read model's position."""
     held = store.load()
-    fresh = fold(ledger.read_events(stop=held.position) if held.position else iter(()))
+    fresh = books_of(ledger, as_of_position=held.position) if held.position else Books()
     ours, theirs = all_docs(held), all_docs(fresh)
     found = []
     for key in sorted(set(ours) | set(theirs)):
@@ -495,10 +555,16 @@ def books_for_reports(
     *,
     as_of_position: int | None = None,
     as_of_date: date | None = None,
+    unit: str | None = None,
 ) -> Books:
     """The books a report reads: the read model (with whatever it has not applied yet) for
-    the present, a replay of the log for a point in time or an in-memory ledger."""
+    the present, a replay of the log for a point in time or an in-memory ledger. With
+    ``unit`` (code or name) the read model gives only that unit's books — enough for its
+    own reports, not for the ledger-wide double-entry check."""
     store = None if as_of_position or as_of_date else store_for(database_url)
     if store is None:
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
-    return current_books(ledger, store)
+    code = None if unit is None else store.unit_code(unit)
+    if unit is not None and code is None:
+        return current_books(ledger, store)  # not in the read model (yet): read it all
+    return current_books(ledger, store, unit=code)

@@ -2,7 +2,7 @@
 on the same PostgreSQL (these machines are noisy; absolute numbers mean little).
 
     python scripts/bench.py --quick          # a few minutes
-    python scripts/bench.py --full           # the province scale (hours)
+    python scripts/bench.py --full           # the province scale (about an hour)
 
 Writes BENCHMARKS.md (machine, versions, date, the table) unless --no-write.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import socket
@@ -23,12 +24,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import structlog
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,10 +40,16 @@ from commands.handlers import CommandHandler  # noqa: E402
 from commands.importer import import_file  # noqa: E402
 from ledger.composition import build_ledger  # noqa: E402
 from ledger.settings import Settings  # noqa: E402
+from projections.books import books_of  # noqa: E402
 from projections.final_accounts import final_accounts  # noqa: E402
 from projections.read_model import ReadModelStore, books_for_reports, rebuild  # noqa: E402
 from scripts.generate import generate  # noqa: E402
+from scripts.peer_beancount import balances, line_key, write_journal  # noqa: E402
 
+FIRST_YEAR = 2023
+IMPORT_BATCH = 2000
+#: Rows the insert baselines write (a sample of the stored events).
+SAMPLE_ROWS = 200_000
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
 
@@ -64,17 +73,35 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def history(path: Path, units: int, lines: int, payments: int) -> None:
+def history(path: Path, scale: Scale, payments: int, units: int | None = None) -> None:
     with path.open("w", encoding="utf-8") as handle:
-        for line in generate(units, lines, payments, 2024, 1):
+        for line in generate(
+            units or scale.units, scale.lines, payments, FIRST_YEAR, 1, scale.years
+        ):
             handle.write(line + "\n")
 
 
-def stored_rows(schema_name: str) -> list[tuple[Any, ...]]:
+def imported(url: str, path: Path) -> tuple[int, float]:
+    """Import a history into an empty ledger: (events, seconds)."""
+    ledger = build_ledger(Settings(database_url=url))
+    try:
+        elapsed, outcome = timed(
+            lambda: import_file(CommandHandler(ledger), path, batch_size=IMPORT_BATCH)
+        )
+        if not outcome.ok:
+            raise RuntimeError(f"line {outcome.failed_line}: {outcome.error}")
+        return ledger.position(), elapsed
+    finally:
+        ledger.close()
+
+
+def stored_rows(schema_name: str, limit: int = SAMPLE_ROWS) -> list[tuple[Any, ...]]:
+    """The first stored events as raw rows: the baselines insert rows of the same size."""
     with psycopg.connect(POSTGRES) as conn:
         return conn.execute(
             f'SELECT originator_id, originator_version, topic, state FROM "{schema_name}".'
-            "fundflow_events ORDER BY notification_id"
+            "fundflow_events ORDER BY notification_id LIMIT %s",
+            (limit,),
         ).fetchall()
 
 
@@ -170,11 +197,14 @@ def raw_autocommit_inserts(clients: int, per_client: int, row: tuple[Any, ...]) 
 
 
 def http_posting(
-    url: str, clients: int, per_client: int, workers: int = 1
-) -> tuple[float, float, float]:
-    """Throughput and p50/p99 latency (ms) of 32 clerks posting over HTTP to hot lines."""
+    url: str, year: int, clients: int, per_client: int, workers: int = 1
+) -> tuple[float, float, float, float]:
+    """Throughput and p50/p99 latency (ms) of clerks posting over HTTP, half of them to the
+    two hot lines of the busiest unit, half spread over other units' lines; and, as the
+    ceiling of the HTTP stack itself, the rate of ``GET /health`` (one SELECT) from as many
+    clients."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
-    env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin")
+    env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW_ROLE="admin", FUNDFLOW_LOG_LEVEL="WARNING")
     token = subprocess.run(
         [FUNDFLOW, "tokens", "create", "--identity", "bench", "--token-role", "admin"],
         env=env,
@@ -193,6 +223,9 @@ def http_posting(
     )
     base = f"http://127.0.0.1:{port}"
     headers = {"Authorization": f"Bearer {token}"}
+    units = [f"U{u:05d}" for u in range(min(8, clients))]
+    lines = [(unit, f"JB-{unit}-{kind}") for unit in units for kind in ("RY", "GY")]
+    errors: list[str] = []
     try:
         for _ in range(100):
             try:
@@ -200,72 +233,135 @@ def http_posting(
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            for unit, line in lines:  # money for the run, so that nothing is refused
+                response = client.post(
+                    f"/v1/units/{unit}/years/{year}/lines/{line}/allocations",
+                    json={
+                        "amount": "100000",
+                        "business_date": f"{year}-06-01",
+                        "document_no": "bench",
+                    },
+                    headers={"Idempotency-Key": f"bench-top-up-{unit}-{line}"},
+                )
+                response.raise_for_status()
         latencies: list[float] = []
         lock = threading.Lock()
 
         def clerk(n: int) -> None:
             with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
                 for k in range(per_client):
-                    hot = ["JB-U00000-RY", "JB-U00000-GY", "XM-U00000-0000"][k % 3]
-                    kind, extra = (
-                        ("transfers", {"payee": "企业000有限公司"})
-                        if hot.startswith("XM")
-                        else (
-                            "disbursements",
-                            {
-                                "payee": "收款人",
-                                "economic_code": "30101" if hot.endswith("RY") else "30201",
-                            },
-                        )
-                    )
+                    # even clerks on the hot lines of U00000, odd ones spread out
+                    unit, line = lines[(k % 2) if n % 2 == 0 else (n + k) % len(lines)]
                     body = {
-                        "amount": "1",
-                        "business_date": "2024-06-01",
+                        "amount": "0.01",
+                        "business_date": f"{year}-06-01",
                         "document_no": f"b-{n}-{k}",
-                        **extra,
+                        "payee": "收款人",
+                        "economic_code": "30101" if line.endswith("RY") else "30201",
                     }
                     started = time.perf_counter()
                     response = client.post(
-                        f"/v1/units/U00000/years/2024/lines/{hot}/{kind}",
+                        f"/v1/units/{unit}/years/{year}/lines/{line}/disbursements",
                         json=body,
                         headers={"Idempotency-Key": f"bench-{n}-{k}"},
                     )
                     with lock:
                         latencies.append((time.perf_counter() - started) * 1000)
                     if response.status_code not in (200, 201):
-                        raise RuntimeError(response.text)
+                        errors.append(response.text)
+                        return
 
-        threads = [threading.Thread(target=clerk, args=(n,)) for n in range(clients)]
-        started = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
+        def prober(_: int) -> None:
+            with httpx.Client(base_url=base, timeout=60) as client:
+                for _k in range(per_client):
+                    client.get("/health").raise_for_status()
+
+        elapsed = in_threads(clerk, clients)
+        ceiling = clients * per_client / in_threads(prober, clients)
     finally:
         server.terminate()
         server.wait(timeout=60)
+    if errors:
+        raise RuntimeError(f"{len(errors)} postings refused, first: {errors[0]}")
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    return len(latencies) / elapsed, statistics.median(latencies), p99
+    return len(latencies) / elapsed, statistics.median(latencies), p99, ceiling
 
 
-def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple[str, ...]]:
+def in_threads(work: Callable[[int], None], count: int) -> float:
+    """Seconds for ``count`` threads to run ``work(n)`` side by side."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
+def beancount_peer(url: str, path: Path, folder: Path) -> tuple[float, float, int]:
+    """Seconds for beancount to load the journal of ``path`` and sum every line, seconds
+    for the ledger to replay the same history from its store to the same balances, and the
+    number of transactions; the two must agree on every line."""
+    journal = folder / "history.beancount"
+    write_journal(path, journal)
+    theirs_time, theirs = timed(lambda: balances(journal))
+    ledger = build_ledger(Settings(database_url=url))
+    try:
+        ours_time, books = timed(lambda: books_of(ledger))
+    finally:
+        ledger.close()
+    ours = {
+        line_key(ln.unit_code, ln.year, ln.code): ln.totals.available for ln in books.lines.values()
+    }
+    if ours != theirs:
+        raise RuntimeError("beancount and the ledger disagree on the balances")
+    transactions = journal.read_text(encoding="utf-8").count(" * ")
+    return theirs_time, ours_time, transactions
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A benchmark run's size: the main history has ``payments`` per unit and year, the
+    small one (the memory baseline) a tenth of them; the beancount peer gets the main
+    history's first ``peer_units`` units."""
+
+    name: str
+    units: int
+    lines: int
+    years: int
+    payments: int
+    peer_units: int
+
+
+QUICK = Scale("quick", units=10, lines=20, years=2, payments=1000, peer_units=10)
+"""A few minutes; the peer runs on the whole main history."""
+FULL = Scale("full", units=2000, lines=20, years=3, payments=800, peer_units=100)
+
+
+def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
     rows_out: list[tuple[str, ...]] = []
-    with tempfile.TemporaryDirectory() as folder, schema() as name:
-        url = f"{POSTGRES}?schema={name}"
-        path = Path(folder) / "history.jsonl"
-        history(path, units, lines, payments)
-        ledger = build_ledger(Settings(database_url=url))
-        elapsed, outcome = timed(lambda: import_file(CommandHandler(ledger), path, batch_size=2000))
-        assert outcome.ok, outcome.error
-        events = ledger.position()
+    last_year = FIRST_YEAR + scale.years - 1
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
+    env["FUNDFLOW_LOG_LEVEL"] = "WARNING"
+    with schema() as big, schema() as small, schema() as peer:
+        big_url, small_url, peer_url = (f"{POSTGRES}?schema={n}" for n in (big, small, peer))
+        big_path, small_path, peer_path = (folder / f"{n}.jsonl" for n in ("big", "small", "peer"))
+        history(big_path, scale, scale.payments)
+        history(small_path, scale, scale.payments // 10)
+        if scale.peer_units < scale.units:
+            history(peer_path, scale, scale.payments, units=scale.peer_units)
+        progress(f"importing {big_path.stat().st_size / 2**20:,.0f} MiB of commands")
+
+        # 1. bulk import
+        events, elapsed = imported(big_url, big_path)
         ours = events / elapsed
-        rows = stored_rows(name)
-        many, copy = raw_executemany(rows), raw_copy(rows)
+        sample = stored_rows(big)
+        many, copy = raw_executemany(sample), raw_copy(sample)
         rows_out += [
             (
-                "1. bulk import (batch 2000) vs executemany",
+                f"1. bulk import ({events:,} events, batches of {IMPORT_BATCH}) vs executemany",
                 f"{ours:,.0f} ev/s",
                 f"{many:,.0f} rows/s",
                 f"{ours / many:.2f}",
@@ -279,10 +375,14 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
                 "—",
             ),
         ]
-        store = ReadModelStore(url)
+        progress("rebuilding")
+
+        # 3. rebuild
+        ledger = build_ledger(Settings(database_url=big_url))
+        store = ReadModelStore(big_url)
         elapsed, _ = timed(lambda: rebuild(ledger, store))
         rebuilt = events / elapsed
-        scan = raw_scan_decode(name)
+        scan = raw_scan_decode(big)
         rows_out.append(
             (
                 "3. read-model rebuild vs scan + json decode",
@@ -293,24 +393,29 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
             )
         )
 
+        # 4. reports from the read model
         def report_one() -> None:
-            final_accounts(books_for_reports(ledger, url), "U00000", 2024)
+            books = books_for_reports(ledger, big_url, unit="U00000")
+            final_accounts(books, "U00000", last_year)
 
         def report_all() -> None:
-            books = books_for_reports(ledger, url)
-            for u in range(units):
-                final_accounts(books, f"U{u:05d}", 2024)
+            books = books_for_reports(ledger, big_url)
+            for u in range(scale.units):
+                final_accounts(books, f"U{u:05d}", last_year)
 
         one = statistics.median(timed(report_one)[0] for _ in range(3)) * 1000
         every = statistics.median(timed(report_all)[0] for _ in range(3)) * 1000
         rows_out += [
             ("4. report latency, one unit (read model)", f"{one:,.0f} ms", "—", "—", "—"),
-            (f"4. report latency, all {units} units", f"{every:,.0f} ms", "—", "—", "—"),
+            (f"4. report latency, all {scale.units:,} units", f"{every:,.0f} ms", "—", "—", "—"),
         ]
+        ledger.close()
+        progress("posting over HTTP")
 
-        clients, per_client = 32, 15
-        throughput, p50, p99 = http_posting(url, clients, per_client)
-        raw = raw_autocommit_inserts(clients, per_client * 4, rows[-1])
+        # 2. concurrent posting over HTTP
+        clients, per_client = 32, 40
+        throughput, p50, p99, ceiling = http_posting(big_url, last_year, clients, per_client)
+        raw = raw_autocommit_inserts(clients, per_client * 4, sample[-1])
         rows_out.append(
             (
                 f"2. {clients} clerks posting over HTTP vs autocommit inserts",
@@ -320,32 +425,55 @@ def run(units: int, lines: int, payments: int, memory_factor: int) -> list[tuple
                 "≥ 1.0, p99 < 50 ms",
             )
         )
-        ledger.close()
-
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
-        env["FUNDFLOW_DATABASE_URL"] = url
-        small = peak_rss_of([FUNDFLOW, "projections", "rebuild"], env)
-    with tempfile.TemporaryDirectory() as folder, schema() as name:
-        url = f"{POSTGRES}?schema={name}"
-        path = Path(folder) / "history.jsonl"
-        history(path, units * memory_factor, lines, payments)
-        ledger = build_ledger(Settings(database_url=url))
-        assert import_file(CommandHandler(ledger), path, batch_size=2000).ok
-        big_events = ledger.position()
-        ledger.close()
-        env["FUNDFLOW_DATABASE_URL"] = url
-        big = peak_rss_of([FUNDFLOW, "projections", "rebuild"], env)
-    rows_out.append(
-        (
-            f"5. rebuild peak memory, {big_events:,} vs {events:,} events",
-            f"{big / 1024:,.0f} MiB",
-            f"{small / 1024:,.0f} MiB",
-            f"{big / small:.2f}",
-            "≤ 1.5",
+        rows_out.append(
+            (
+                f"2. (the HTTP stack's ceiling) {clients} clients calling GET /health",
+                f"{ceiling:,.0f} req/s",
+                f"{raw:,.0f} rows/s",
+                f"{ceiling / raw:.2f}",
+                "—",
+            )
         )
-    )
-    rows_out.append(("6. peer: beancount load + balances", "not measured yet", "—", "—", "≥ 10"))
+        progress("measuring rebuild memory")
+
+        # 5. peak memory of a full rebuild, 10× the events on the same units and lines
+        small_events, _ = imported(small_url, small_path)
+        env["FUNDFLOW_DATABASE_URL"] = small_url
+        small_rss = peak_rss_of([FUNDFLOW, "projections", "rebuild"], env)
+        env["FUNDFLOW_DATABASE_URL"] = big_url
+        big_rss = peak_rss_of([FUNDFLOW, "projections", "rebuild"], env)
+        rows_out.append(
+            (
+                f"5. rebuild peak memory, {events:,} vs {small_events:,} events",
+                f"{big_rss / 1024:,.0f} MiB",
+                f"{small_rss / 1024:,.0f} MiB",
+                f"{big_rss / small_rss:.2f}",
+                "≤ 1.5",
+            )
+        )
+        progress("beancount")
+
+        # 6. the beancount peer
+        if scale.peer_units < scale.units:
+            peer_events, _ = imported(peer_url, peer_path)
+        else:
+            peer_url, peer_path, peer_events = big_url, big_path, events
+        theirs, ours_time, transactions = beancount_peer(peer_url, peer_path, folder)
+        rows_out.append(
+            (
+                f"6. replay to balances vs beancount load + balances ({transactions:,} "
+                f"transactions, {peer_events:,} events)",
+                f"{ours_time:.2f} s",
+                f"{theirs:.2f} s",
+                f"{theirs / ours_time:.1f}× faster",
+                "≥ 10× faster",
+            )
+        )
     return rows_out
+
+
+def progress(what: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {what}", file=sys.stderr, flush=True)
 
 
 def table(rows: list[tuple[str, ...]]) -> str:
@@ -369,28 +497,43 @@ def machine() -> str:
     )
 
 
+def record(scale: Scale, text: str) -> None:
+    """Put this run's section into BENCHMARKS.md (between its markers), leaving the rest
+    of the file — the other scale's run, the notes — as it is."""
+    path = ROOT / "BENCHMARKS.md"
+    begin, end = f"<!-- {scale.name} run: start -->", f"<!-- {scale.name} run: end -->"
+    section = (
+        f"{begin}\n## {scale.name} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+        f"Machine: {machine()}.\n\nScale: {scale.units:,} units × {scale.lines} budget lines "
+        f"× {scale.years} years (each closed before the next), {scale.payments:,} payments "
+        f"per unit and year; the small history for the memory baseline has a tenth of the "
+        f"payments; the beancount peer runs on the main history of {scale.peer_units:,} "
+        f"units.\n\n{text}\n{end}"
+    )
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + section + rest.split(end, 1)[1]
+    else:
+        current = current.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(current, encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    scale = parser.add_mutually_exclusive_group()
-    scale.add_argument("--quick", action="store_true", help="minutes (default)")
-    scale.add_argument("--full", action="store_true", help="province scale (hours)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--quick", action="store_true", help="minutes (default)")
+    which.add_argument("--full", action="store_true", help="province scale (about an hour)")
     parser.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
     args = parser.parse_args()
-    units, lines, payments, factor = (2000, 20, 500, 10) if args.full else (10, 20, 1000, 5)
-    rows = run(units, lines, payments, factor)
+    scale = FULL if args.full else QUICK
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    with tempfile.TemporaryDirectory() as folder:
+        rows = run(scale, Path(folder))
     text = table(rows)
     print(text)
     if not args.no_write:
-        scale_name = "full" if args.full else "quick"
-        (ROOT / "BENCHMARKS.md").write_text(
-            f"# Benchmarks\n\nRun `bash scripts/bench --quick` (minutes) or `--full` "
-            f"(province scale). Each figure against a baseline measured in the same run on "
-            f"the same database; targets from issue 6.\n\n"
-            f"## {scale_name} run, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
-            f"Machine: {machine()}.\nScale: {units} units × {lines} budget lines × "
-            f"{payments} payments per unit (memory: ×{factor} units).\n\n{text}\n",
-            encoding="utf-8",
-        )
+        record(scale, text)
     return 0
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
 
 from ledger.classifications import (
     PERSONNEL_CLASSES,
@@ -137,6 +137,27 @@ class BudgetLine(Aggregate):
 
         def apply(self, aggregate: Any) -> None:
             aggregate._reverse(self)
+
+    class Snapshot(Snapshot):
+        """The line's state at a version, so that a long-lived line is not replayed from
+        its first event (taken every ``Ledger.snapshotting_intervals`` events). Values
+        JSON does not have are written as plain data and revived on the way back."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Any:
+            snapshot = super().take(aggregate)
+            state = snapshot.state
+            state["nature"] = aggregate.nature.value
+            state["totals"] = aggregate.totals.as_dict()
+            state["reversed_versions"] = sorted(aggregate.reversed_versions)
+            return snapshot
+
+        def mutate(self, _: None) -> Any:
+            line: Any = super().mutate(None)
+            line.nature = Nature(line.nature)
+            line.totals = LineTotals(**line.totals)
+            line.reversed_versions = set(line.reversed_versions)
+            return line
 
     def __init__(
         self,

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from eventsourcing.application import project_aggregate
+
 from commands.handlers import CommandHandler
 from commands.importer import import_file
+from ledger.aggregates import BudgetLine
 from ledger.application import Ledger
+from ledger.classifications import Nature
 from projections.books import books_of
 from projections.checks import check_year
 from scripts.generate import generate
@@ -57,3 +61,21 @@ def test_several_years_close_carry_over_and_balance(ledger: Ledger, tmp_path: Pa
     for unit in books.units:
         for year in (2023, 2024, 2025):
             assert [c for c in check_year(books, unit, year) if not c.ok] == []
+
+
+def test_long_lines_are_rebuilt_from_snapshots(ledger: Ledger, tmp_path: Path) -> None:
+    """A hot line takes thousands of payments: it is snapshotted, and rebuilt from its last
+    snapshot to the same state as from its first event."""
+    path = tmp_path / "hot.jsonl"
+    path.write_text("\n".join(generate(1, 3, 1600, 2024, 4)) + "\n", encoding="utf-8")
+    assert import_file(CommandHandler(ledger), path, batch_size=700).ok
+    hot = BudgetLine.id_for("U00000", 2024, "JB-U00000-RY")
+    snapshots = list(ledger.snapshots.get(hot)) if ledger.snapshots else []
+    assert len(snapshots) >= 1
+    from_events = project_aggregate(None, ledger.events.get(hot))
+    assert from_events is not None
+    # with a version the repository reads the store (its last snapshot), not its cache
+    from_snapshot = ledger.repository.get(hot, version=from_events.version)
+    assert from_snapshot.version == from_events.version > snapshots[-1].originator_version
+    assert vars(from_snapshot) == vars(from_events)
+    assert from_snapshot.nature is Nature.BASIC_PERSONNEL

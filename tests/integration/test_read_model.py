@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from commands.cli import seed_path
 from commands.handlers import CommandHandler
 from commands.importer import import_file
+from commands.models import parse_command
 from ledger.application import Ledger
 from ledger.composition import build_ledger
 from ledger.errors import Overspend
@@ -30,11 +31,13 @@ from projections.final_accounts import final_accounts
 from projections.read_model import (
     ReadModelStore,
     all_docs,
+    books_for_reports,
     catch_up,
     current_books,
     differences,
     rebuild,
 )
+from scripts.generate import generate
 from tests.scenario import Scenario, cmd, setup_commands
 
 FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
@@ -61,6 +64,47 @@ def test_the_read_model_holds_the_books(ledger: Ledger, database_url: str) -> No
     after = rebuild(ledger, store)
     assert after != before and store.live_table() == after
     assert store.position() == ledger.position() and differences(ledger, store) == []
+
+
+def test_one_units_reports_read_only_its_documents(
+    ledger: Ledger, database_url: str, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.jsonl"
+    history.write_text("\n".join(generate(3, 5, 40, 2023, 2, years=2)) + "\n", encoding="utf-8")
+    handler = CommandHandler(ledger)
+    assert import_file(handler, history, batch_size=500).ok
+    store = ReadModelStore(database_url)
+    catch_up(ledger, store)
+    # more postings after the read model's position: the tail of one unit is added
+    for unit in ("U00000", "U00001"):
+        handler.handle(
+            parse_command(
+                cmd(
+                    "allocate_budget",
+                    unit=unit,
+                    year=2024,
+                    line=f"JB-{unit}-RY",
+                    amount="7",
+                    business_date="2024-05-01",
+                )
+            )
+        )
+    whole = books_of(ledger)
+    for unit in ("U00000", "U00001", "U00002", "合成单位00001"):
+        scoped = books_for_reports(ledger, database_url, unit=unit)
+        assert final_accounts(scoped, unit, 2024) == final_accounts(whole, unit, 2024)
+        assert final_accounts(scoped, unit, 2023) == final_accounts(whole, unit, 2023)
+        assert len(scoped.units) == 1 and len(scoped.lines) < len(whole.lines)
+
+
+def test_a_read_model_of_the_older_layout_is_replaced(database_url: str) -> None:
+    store = ReadModelStore(database_url)
+    old = "rm_books_1"
+    with store.transaction() as c:
+        c.execute(store._q("CREATE TABLE {t} (kind TEXT, key TEXT, doc TEXT)", t=old))
+        c.execute(store._q("UPDATE {t} SET table_name = %s", t="readmodel_live"), (old,))
+    again = ReadModelStore(database_url)
+    assert again.live_table().startswith("rm2_") and again.position() == 0
 
 
 def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url: str) -> None:
