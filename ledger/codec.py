@@ -37,10 +37,16 @@ class OrjsonTranscoder(JSONTranscoder):
 
     def _revive(self, obj: dict[str, Any]) -> Any:
         """Turn tagged values back into objects, innermost first (as ``object_hook``)."""
+        names = self.names
         for key, value in obj.items():
             kind = type(value)
             if kind is dict:
-                obj[key] = self._revive(value)
+                data = value.get("_data_")
+                if len(value) == 2 and type(data) is str and value.get("_type_") in names:
+                    # the common case, a tagged scalar (a date): no recursion
+                    obj[key] = names[value["_type_"]].decode(data)
+                else:
+                    obj[key] = self._revive(value)
             elif kind is list:
                 obj[key] = self._revive_list(value)
         if len(obj) == 2 and "_type_" in obj:

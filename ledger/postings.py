@@ -40,7 +40,7 @@ class Posting:
     """Fen; positive is a debit, negative a credit."""
 
 
-def postings_for(kind: str, amount: int, *, line_id: UUID, fund_source: str) -> list[Posting]:
+def postings_for(kind: str, amount: int, *, line_id: UUID | str, fund_source: str) -> list[Posting]:
     """The balanced postings of one money entry of a line.
 
     ``amount`` is negative for a reversal (红字), which mirrors the original.

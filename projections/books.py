@@ -103,6 +103,12 @@ class LineView:
     procurement: dict[tuple[str, str], int] = field(default_factory=dict)
     """Fen paid under procurement contracts per (category, supplier size)."""
 
+    key: str = field(default="", compare=False, repr=False)
+    """The line id as text (documents and account names use it)."""
+
+    def __post_init__(self) -> None:
+        self.key = str(self.id)
+
     @property
     def is_fiscal(self) -> bool:
         return self.fund_source in FISCAL_FUND_SOURCES
@@ -152,6 +158,9 @@ class Books:
     position: int = 0
     """Notification id of the last event folded in."""
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _lines_by_year: dict[tuple[str, int], list[LineView]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     touched: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
     """Documents changed since the last write (see projections.read_model)."""
     scope: str | None = field(default=None, repr=False, compare=False)
@@ -196,7 +205,12 @@ class Books:
 
     def lines_of(self, unit_code: str, year: int) -> list[LineView]:
         """The unit's lines of that year, in the order they were opened."""
-        return [ln for ln in self.lines.values() if ln.unit_code == unit_code and ln.year == year]
+        return list(self._lines_by_year.get((unit_code, year), ()))
+
+    def add_line(self, line: LineView) -> None:
+        """Add a line (lines are added in the order they were opened)."""
+        self.lines[line.id] = line
+        self._lines_by_year.setdefault((line.unit_code, line.year), []).append(line)
 
     # --- evolve ----------------------------------------------------------
 
@@ -207,7 +221,9 @@ class Books:
         if getattr(event, "adjustment_reason", None):
             self._note_adjustment(event, position)
         self._touch(event)
-        if isinstance(event, Unit.Registered):
+        if isinstance(event, BudgetLine.MoneyEvent):  # most events: tested first
+            self._apply_money(self.lines[event.originator_id], EntryView.of(event), sign=1)
+        elif isinstance(event, Unit.Registered):
             self.units[event.code] = UnitView(event.code, event.name, event.kind)
         elif isinstance(event, FiscalYear.Opened):
             self.years[(event.unit_code, event.year)] = YearView(event.unit_code, event.year)
@@ -233,20 +249,20 @@ class Books:
                 event.unit_code, event.code, event.name, event.implementing_units, event.classified
             )
         elif isinstance(event, BudgetLine.Opened):
-            self.lines[event.originator_id] = LineView(
-                id=event.originator_id,
-                unit_code=event.unit_code,
-                year=event.year,
-                code=event.code,
-                title=event.title,
-                nature=Nature(event.nature),
-                function_code=event.function_code,
-                fund_source=FundSource(event.fund_source),
-                project_code=event.project_code,
-                opened_at=position,
+            self.add_line(
+                LineView(
+                    id=event.originator_id,
+                    unit_code=event.unit_code,
+                    year=event.year,
+                    code=event.code,
+                    title=event.title,
+                    nature=Nature(event.nature),
+                    function_code=event.function_code,
+                    fund_source=FundSource(event.fund_source),
+                    project_code=event.project_code,
+                    opened_at=position,
+                )
             )
-        elif isinstance(event, BudgetLine.MoneyEvent):
-            self._apply_money(self.lines[event.originator_id], EntryView.of(event), sign=1)
         elif isinstance(event, BudgetLine.EntryReversed):
             line = self.lines[event.originator_id]
             self._apply_money(line, EntryView.reversed_by(event), sign=-1)
@@ -267,7 +283,10 @@ class Books:
         return self.years[self._year_keys[event.originator_id]]
 
     def _touch(self, event: Any) -> None:
-        if isinstance(event, Unit.Registered):
+        if isinstance(event, BudgetLine.Event):  # most events: tested first
+            line = self.lines.get(event.originator_id)
+            self.touched.add(("line", line.key if line else str(event.originator_id)))
+        elif isinstance(event, Unit.Registered):
             self.touched.add(("unit", event.code))
         elif isinstance(event, Project.Registered):
             self.touched.add(("project", f"{event.unit_code}/{event.code}"))
@@ -276,8 +295,6 @@ class Books:
         elif isinstance(event, FiscalYear.Event) and event.originator_id in self._year_keys:
             unit_code, year = self._year_keys[event.originator_id]
             self.touched.add(("year", f"{unit_code}/{year}"))
-        elif isinstance(event, BudgetLine.Event):
-            self.touched.add(("line", str(event.originator_id)))
 
     def _note_adjustment(self, event: Any, position: int) -> None:
         line = self.lines.get(event.originator_id)
@@ -316,7 +333,7 @@ class Books:
         self._post(line, entry.kind, amount)
 
     def _post(self, line: LineView, kind: str, amount: int) -> None:
-        for posting in postings_for(kind, amount, line_id=line.id, fund_source=line.fund_source):
+        for posting in postings_for(kind, amount, line_id=line.key, fund_source=line.fund_source):
             _add(self.accounts, posting.account, posting.amount)
             self.touched.add(("account", posting.account))
 

@@ -192,7 +192,7 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
             )
     # Lines in the order they were opened, as a fold would have them.
     for _, line in sorted(lines, key=lambda pair: pair[0]):
-        books.lines[line.id] = line
+        books.add_line(line)
     books.adjustments.sort(key=lambda a: a.position)
     return books
 

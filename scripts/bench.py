@@ -350,8 +350,7 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
         big_path, small_path, peer_path = (folder / f"{n}.jsonl" for n in ("big", "small", "peer"))
         history(big_path, scale, scale.payments)
         history(small_path, scale, scale.payments // 10)
-        if scale.peer_units < scale.units:
-            history(peer_path, scale, scale.payments, units=scale.peer_units)
+        history(peer_path, scale, scale.payments, units=scale.peer_units)
         progress(f"importing {big_path.stat().st_size / 2**20:,.0f} MiB of commands")
 
         # 1. bulk import
@@ -454,10 +453,8 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
         progress("beancount")
 
         # 6. the beancount peer
-        if scale.peer_units < scale.units:
-            peer_events, _ = imported(peer_url, peer_path)
-        else:
-            peer_url, peer_path, peer_events = big_url, big_path, events
+        # its own store: the main one has had postings over HTTP since its import
+        peer_events, _ = imported(peer_url, peer_path)
         theirs, ours_time, transactions = beancount_peer(peer_url, peer_path, folder)
         rows_out.append(
             (
