@@ -604,6 +604,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PersistenceError)
     @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(TimeoutError)  # the writer did not get to it in time
     async def database_trouble(request: Request, error: Exception) -> Response:
         request.state.outcome = "database_unavailable"
         log.warning(

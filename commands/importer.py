@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from commands.handlers import CommandHandler, CommandResult
@@ -27,11 +27,11 @@ MAX_BATCH = 5000
 
 @dataclass
 class ImportOutcome:
-    """What an import did, line by line."""
+    """What an import did: counts, and the rejected line if any. (Each line's result goes
+    to ``on_result`` as it comes: an import of millions of lines keeps none of them.)"""
 
     applied: int = 0
     already_applied: int = 0
-    results: list[tuple[int, CommandResult]] = field(default_factory=list)
     failed_line: int | None = None
     error: LedgerError | None = None
 
@@ -109,7 +109,6 @@ def import_file(
                 outcome.applied += 1
             else:
                 outcome.already_applied += 1
-            outcome.results.append((number, result))
             if on_result is not None:
                 on_result(number, result)
         if batch.error is not None and batch.failed_index is not None:
@@ -136,7 +135,6 @@ def import_file(
                 return outcome
             outcome.applied += result.status == "applied"
             outcome.already_applied += result.status != "applied"
-            outcome.results.append((number, result))
             if on_result is not None:
                 on_result(number, result)
             continue

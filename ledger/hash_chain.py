@@ -13,8 +13,10 @@ database: keep the last hash somewhere else (a backup, a published digest) to co
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -38,6 +40,21 @@ def link(
     """The hash of one event, chained to the hash of the event before it."""
     head = f"{previous}|{notification_id}|{UUID(str(originator_id))}|{version}|{topic}|"
     return hashlib.sha256(head.encode() + bytes(state)).hexdigest()
+
+
+@contextmanager
+def no_collector_pause() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector out of a transaction that holds the log's
+    write lock: a full collection in a large process can pause for seconds, which stalls
+    every other writer and trips PostgreSQL's idle-in-transaction timeout (the connection
+    is then cut and the save fails)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _chain(
@@ -166,6 +183,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             id_type=SQL(id_type),
         )
         with (
+            no_collector_pause(),
             self.datastore.get_connection() as conn,
             conn.transaction(),
             conn.cursor() as curs,

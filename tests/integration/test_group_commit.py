@@ -4,10 +4,12 @@ submitters, each command with its own outcome, actor and idempotency."""
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 
+from commands import group_commit
 from commands.group_commit import GroupCommitter
 from commands.handlers import CommandResult
 from commands.models import parse_command
@@ -81,3 +83,22 @@ def test_a_retry_through_the_writer_returns_the_original_result(
     again = committer.submit(parse_command(command), CLERK)
     assert (first.status, again.status) == ("applied", "already_applied")
     assert again.events == first.events
+
+
+def test_a_request_that_waits_too_long_is_told_so_and_its_retry_applies_once(
+    committer: GroupCommitter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow = committer.handler.handle_batch
+
+    def handle_slowly(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return slow(*args, **kwargs)
+
+    monkeypatch.setattr(committer.handler, "handle_batch", handle_slowly)
+    monkeypatch.setattr(group_commit, "WAIT_SECONDS", 0.05)
+    command = pay(7)
+    with pytest.raises(TimeoutError):  # the service answers 503: send it again
+        committer.submit(parse_command(command), CLERK)
+    monkeypatch.setattr(group_commit, "WAIT_SECONDS", 5.0)
+    again = committer.submit(parse_command(command), CLERK)
+    assert again.status == "already_applied"  # the first one was stored, once
