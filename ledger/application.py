@@ -81,7 +81,8 @@ class Ledger(Application[UUID]):
         self, *, start: int = 1, stop: int | None = None, topics: Sequence[str] = ()
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
         """Every stored event in log order (only those of ``topics``, if given), with its
-        notification id, streamed in pages."""
+        notification id, streamed in pages of ``PAGE_SIZE`` notification ids (keyset
+        ranges: each page reads only its part of the index)."""
         select_rows = getattr(self.recorder, "select_rows", None)
         mapper = self.mapper
         if select_rows is None or mapper.cipher or mapper.compressor:
@@ -89,8 +90,9 @@ class Ledger(Application[UUID]):
             return
         decode = mapper.transcoder.decode
         classes: dict[str, Any] = {}
-        position = start
-        while page := select_rows(position, PAGE_SIZE, stop, topics):
+        last = self.position() if stop is None else stop
+        for position in range(start, last + 1, PAGE_SIZE):
+            page = select_rows(position, min(last, position + PAGE_SIZE - 1), topics)
             for notification_id, originator_id, version, topic, state in page:
                 cls = classes.get(topic)
                 if cls is None:
@@ -110,7 +112,6 @@ class Ledger(Application[UUID]):
                 event = object.__new__(cls)
                 object.__setattr__(event, "__dict__", event_state)
                 yield notification_id, event
-            position = page[-1][0] + 1
 
     def _read_notifications(
         self, start: int, stop: int | None, topics: Sequence[str]

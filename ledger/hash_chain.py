@@ -100,19 +100,16 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             )
         return ids
 
-    def select_rows(
-        self, start: int, limit: int, stop: int | None, topics: Sequence[str] = ()
-    ) -> list[Row]:
-        """A page of the log as plain rows (id, originator id, version, topic, state),
-        from notification id ``start`` on, only of ``topics`` if given: the replay's
-        read path."""
+    def select_rows(self, start: int, stop: int, topics: Sequence[str] = ()) -> list[Row]:
+        """The log's rows (id, originator id, version, topic, state) with notification ids
+        from ``start`` to ``stop``, only of ``topics`` if given: the replay's read path."""
         where = f" AND topic IN ({','.join('?' * len(topics))})" if topics else ""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 f"SELECT rowid, originator_id, originator_version, topic, state FROM "
                 f"{self.events_table_name} WHERE rowid >= ? AND rowid <= ?{where} "
-                "ORDER BY rowid LIMIT ?",
-                (start, stop if stop is not None else 2**62, *topics, limit),
+                "ORDER BY rowid",
+                (start, stop, *topics),
             )
             return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
@@ -219,13 +216,13 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             )
         return ids
 
-    def select_rows(
-        self, start: int, limit: int, stop: int | None, topics: Sequence[str] = ()
-    ) -> list[Row]:
-        """A page of the log as plain rows (id, originator id, version, topic, state),
-        from notification id ``start`` on, only of ``topics`` if given: keyset pagination
-        on the primary key, tuples in binary format (no per-row dictionaries), for the
-        replay's read path."""
+    def select_rows(self, start: int, stop: int, topics: Sequence[str] = ()) -> list[Row]:
+        """The log's rows (id, originator id, version, topic, state) with notification ids
+        from ``start`` to ``stop``, only of ``topics`` if given: tuples in binary format
+        (no per-row dictionaries), for the replay's read path. The caller asks for short
+        id ranges: the query reads only that range of the notification-id index, whatever
+        the planner believes of a freshly loaded table (with ``LIMIT`` and stale
+        statistics it chose to read and sort the whole table for every page)."""
         where = SQL(" AND topic = ANY(%s)") if topics else SQL("")
         with (
             self.datastore.get_connection() as conn,
@@ -235,36 +232,35 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 SQL(
                     "SELECT notification_id, originator_id, originator_version, topic, state "
                     "FROM {schema}.{table} WHERE notification_id >= %s AND notification_id "
-                    "<= %s{where} ORDER BY notification_id LIMIT %s"
+                    "<= %s{where} ORDER BY notification_id"
                 ).format(
                     schema=Identifier(self.datastore.schema),
                     table=Identifier(self.events_table_name),
                     where=where,
                 ),
-                (
-                    start,
-                    stop if stop is not None else 2**62,
-                    *([list(topics)] if topics else []),
-                    limit,
-                ),
+                (start, stop, *([list(topics)] if topics else [])),
                 prepare=True,
             )
             return curs.fetchall()
 
     def known_ids(self, ids: Sequence[UUID]) -> set[UUID]:
-        """Which of ``ids`` have events stored (one query for a batch of look-ups)."""
+        """Which of ``ids`` have events stored (one query for a batch of look-ups). Asks
+        for each id's first event by the full primary key, so the index serves it even
+        when the table's statistics are stale (a ``= ANY`` on the id alone made the
+        planner scan all ten million rows of a freshly loaded log, per batch)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
-                    "SELECT DISTINCT originator_id FROM {schema}.{table} "
-                    "WHERE originator_id = ANY(%s)"
+                    "SELECT u.id FROM unnest(%s::uuid[]) AS u(id) WHERE EXISTS (SELECT 1 "
+                    "FROM {schema}.{table} e WHERE e.originator_id = u.id AND "
+                    "e.originator_version = 1)"
                 ).format(
                     schema=Identifier(self.datastore.schema),
                     table=Identifier(self.events_table_name),
                 ),
                 (list(ids),),
             )
-            return {UUID(str(r["originator_id"])) for r in curs.fetchall()}
+            return {UUID(str(r["id"])) for r in curs.fetchall()}
 
     def select_hashes(self, start: int, limit: int) -> list[tuple[int, str]]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
