@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from ledger.classifications import (
     PERSONNEL_CLASSES,
@@ -138,7 +139,7 @@ class BudgetLine(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate._reverse(self)
 
-    class Snapshot(Snapshot):
+    class Snapshot(LibrarySnapshot):
         """The line's state at a version, so that a long-lived line is not replayed from
         its first event (taken every ``Ledger.snapshotting_intervals`` events). Values
         JSON does not have are written as plain data and revived on the way back."""
