@@ -155,6 +155,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             schema=Identifier(self.datastore.schema), table=Identifier(self.hashes_table)
         )
 
+    def _events(self) -> Any:
+        return SQL("{schema}.{table}").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name)
+        )
+
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -172,13 +177,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             "SELECT o, v, t, s FROM unnest(%b::{id_type}[], %b::bigint[], %b::text[], "
             "%b::bytea[]) WITH ORDINALITY AS u(o, v, t, s, n) ORDER BY n "
             "RETURNING notification_id, originator_id, originator_version"
-        ).format(
-            events=SQL("{schema}.{table}").format(
-                schema=Identifier(self.datastore.schema),
-                table=Identifier(self.events_table_name),
-            ),
-            id_type=SQL(id_type),
-        )
+        ).format(events=self._events(), id_type=SQL(id_type))
         with (
             no_collector_pause(),
             self.datastore.get_connection() as conn,
@@ -231,13 +230,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL(
                     "SELECT notification_id, originator_id, originator_version, topic, state "
-                    "FROM {schema}.{table} WHERE notification_id >= %s AND notification_id "
+                    "FROM {events} WHERE notification_id >= %s AND notification_id "
                     "<= %s{where} ORDER BY notification_id"
-                ).format(
-                    schema=Identifier(self.datastore.schema),
-                    table=Identifier(self.events_table_name),
-                    where=where,
-                ),
+                ).format(events=self._events(), where=where),
                 (start, stop, *([list(topics)] if topics else [])),
                 prepare=True,
             )
@@ -252,12 +247,9 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL(
                     "SELECT u.id FROM unnest(%s::uuid[]) AS u(id) WHERE EXISTS (SELECT 1 "
-                    "FROM {schema}.{table} e WHERE e.originator_id = u.id AND "
+                    "FROM {events} e WHERE e.originator_id = u.id AND "
                     "e.originator_version = 1)"
-                ).format(
-                    schema=Identifier(self.datastore.schema),
-                    table=Identifier(self.events_table_name),
-                ),
+                ).format(events=self._events()),
                 (list(ids),),
             )
             return {UUID(str(r["id"])) for r in curs.fetchall()}
