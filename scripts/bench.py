@@ -176,21 +176,15 @@ def raw_autocommit_inserts(clients: int, per_client: int, row: tuple[Any, ...]) 
             "bigint, topic text, state bytea)"
         )
 
-    def work() -> None:
+    def work(_: int) -> None:
         with psycopg.connect(POSTGRES, autocommit=True) as conn:
-            for _ in range(per_client):
+            for _k in range(per_client):
                 conn.execute(
                     "INSERT INTO bench_autocommit VALUES (%s, %s, %s, %s)",
                     (uuid.uuid4(), 1, row[2], row[3]),
                 )
 
-    threads = [threading.Thread(target=work) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = in_threads(work, clients)
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
         conn.execute("DROP TABLE bench_autocommit")
     return clients * per_client / elapsed

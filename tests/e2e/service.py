@@ -36,6 +36,40 @@ class Service:
         )
         return done.stdout.strip()
 
+    def open_funded_line(
+        self,
+        admin: dict[str, str],
+        unit: str,
+        name: str,
+        line: str,
+        title: str,
+        **allocation: object,
+    ) -> None:
+        """Over HTTP, as admin: register ``unit``, open its 2024, open one public-operating
+        line and allocate to it (``allocation``: amount, document_no, initial…)."""
+        setup = [
+            ("/v1/units", {"code": unit, "name": name, "business_date": "2024-01-01"}),
+            (f"/v1/units/{unit}/years", {"year": 2024, "business_date": "2024-01-01"}),
+            (
+                f"/v1/units/{unit}/years/2024/lines",
+                {
+                    "line": line,
+                    "title": title,
+                    "nature": "basic_public",
+                    "function_code": "2010301",
+                    "business_date": "2024-01-01",
+                },
+            ),
+            (
+                f"/v1/units/{unit}/years/2024/lines/{line}/allocations",
+                {"business_date": "2024-01-01", **allocation},
+            ),
+        ]
+        with httpx.Client(base_url=self.base, headers=admin, timeout=30) as client:
+            for n, (path, body) in enumerate(setup):
+                response = client.post(path, json=body, headers={"Idempotency-Key": f"setup-{n}"})
+                assert response.status_code == 201, response.text
+
     def start(self) -> None:
         self.process = subprocess.Popen(
             [FUNDFLOW, "serve", "--port", str(self.port)],

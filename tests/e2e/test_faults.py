@@ -53,30 +53,9 @@ def cut_connections(seconds: float, every: float = 0.3) -> int:
 
 def test_clients_retrying_through_cut_connections_post_exactly_once(service: Service) -> None:
     admin = {"Authorization": f"Bearer {service.token('admin', 'admin')}"}
-    setup = [
-        ("/v1/units", {"code": "UF", "name": "故障演练局", "business_date": "2024-01-01"}),
-        ("/v1/units/UF/years", {"year": 2024, "business_date": "2024-01-01"}),
-        (
-            "/v1/units/UF/years/2024/lines",
-            {
-                "line": "L",
-                "title": "演练指标",
-                "nature": "basic_public",
-                "function_code": "2010301",
-                "business_date": "2024-01-01",
-            },
-        ),
-        (
-            "/v1/units/UF/years/2024/lines/L/allocations",
-            {"amount": "1000000", "business_date": "2024-01-01", "document_no": "d"},
-        ),
-    ]
-    with httpx.Client(base_url=service.base, headers=admin, timeout=30) as client:
-        for n, (path, body) in enumerate(setup):
-            assert (
-                client.post(path, json=body, headers={"Idempotency-Key": f"s{n}"}).status_code
-                == 201
-            )
+    service.open_funded_line(
+        admin, "UF", "故障演练局", "L", "演练指标", amount="1000000", document_no="d"
+    )
     statuses: Counter[int] = Counter()
     done: dict[str, int] = {}
     lock = threading.Lock()

@@ -89,35 +89,16 @@ def test_32_clerks_spend_one_line_down_past_zero(service: Service) -> None:
     """32 concurrent clients, each paying 100 yuan ten times from a line of 10,000 yuan:
     exactly 100 payments are accepted, the other 220 refused, nothing lost or doubled."""
     admin = {"Authorization": f"Bearer {service.token('admin', 'admin')}"}
-    setup = [
-        ("/v1/units", {"code": "U32", "name": "并发测试局", "business_date": "2024-01-01"}),
-        ("/v1/units/U32/years", {"year": 2024, "business_date": "2024-01-01"}),
-        (
-            "/v1/units/U32/years/2024/lines",
-            {
-                "line": "HOT",
-                "title": "热点指标",
-                "nature": "basic_public",
-                "function_code": "2010301",
-                "business_date": "2024-01-01",
-            },
-        ),
-        (
-            "/v1/units/U32/years/2024/lines/HOT/allocations",
-            {
-                "amount": "10000",
-                "initial": True,
-                "business_date": "2024-01-01",
-                "document_no": "昌市财预〔2024〕1号",
-            },
-        ),
-    ]
-    with httpx.Client(base_url=service.base, headers=admin, timeout=30) as client:
-        for n, (path, body) in enumerate(setup):
-            assert (
-                client.post(path, json=body, headers={"Idempotency-Key": f"setup-{n}"}).status_code
-                == 201
-            )
+    service.open_funded_line(
+        admin,
+        "U32",
+        "并发测试局",
+        "HOT",
+        "热点指标",
+        amount="10000",
+        initial=True,
+        document_no="昌市财预〔2024〕1号",
+    )
     clerk = {"Authorization": f"Bearer {service.token('clerk', 'clerk')}"}
     outcomes: list[tuple[str, int]] = []
     lock = threading.Lock()
