@@ -112,23 +112,17 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
     raise ValueError(f"unknown document kind {kind!r}")
 
 
-def unit_of(books: Books, kind: str, key: str) -> str:
+def unit_of(books: Books, kind: str, key: str, doc: Doc) -> str:
     """The unit a document belongs to; "" for the shared ones (the finance bureau's and
-    the carryover transit accounts)."""
+    the carryover transit accounts). Every document but an account's names its unit."""
     if kind == "unit":
         return key
-    if kind in ("project", "year"):
-        return key.split("/", 1)[0] if kind == "project" else key.rsplit("/", 1)[0]
-    if kind == "line":
-        line = books.lines.get(UUID(key))
+    if kind != "account":
+        return str(doc["unit_code"])
+    if key.startswith("line:"):
+        line = books.lines.get(UUID(key.split(":")[1]))
         return line.unit_code if line else ""
-    if kind == "account":
-        if key.startswith("line:"):
-            line = books.lines.get(UUID(key.split(":")[1]))
-            return line.unit_code if line else ""
-        return ""
-    adjustment = next((a for a in books.adjustments if str(a.position) == key), None)
-    return adjustment.unit_code if adjustment else ""
+    return ""
 
 
 def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
@@ -385,7 +379,7 @@ class ReadModelStore:
                     text = orjson.dumps(
                         doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
                     ).decode()
-                    upserts.append((kind, key, text, unit_of(books, kind, key)))
+                    upserts.append((kind, key, text, unit_of(books, kind, key, doc)))
             # Set-based: one statement per kind of change, sent in chunks.
             delete = self._q("DELETE FROM {t} WHERE kind = %s AND key = %s", t=table)
             upsert = self._q(
