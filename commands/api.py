@@ -8,8 +8,9 @@ the token's, recorded as ``posted_by`` of every event.
 """
 
 import inspect
-import json
+import re
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,10 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands.closing import close_year
+from commands.closing import CloseReport, abandon_close, close_year, resume_close
 from commands.group_commit import GroupCommitter
 from commands.handlers import CommandHandler, CommandResult
-from commands.importer import DuplicateKey, no_duplicate_keys
+from commands.json_input import MAX_DEPTH, DuplicateKey, TooDeep, strict_loads
 from commands.models import (
     AllocateBudget,
     ClawBack,
@@ -50,6 +51,7 @@ from commands.models import (
     parse_command,
 )
 from commands.problems import from_error, problem
+from commands.process import die_with_parent
 from ledger import tokens
 from ledger.aggregates import ApiToken
 from ledger.application import Ledger
@@ -153,9 +155,18 @@ class RejectDuplicateKeys:
                 break
         body = b"".join(chunks)
         try:
-            json.loads(body or b"null", object_pairs_hook=no_duplicate_keys)
+            strict_loads(body or b"null")
         except DuplicateKey as error:
             response = problem(400, "duplicate_key", f"the request names the field {error} twice")
+            await response(scope, receive, send)
+            return
+        except TooDeep:
+            response = problem(
+                400,
+                "nesting_too_deep",
+                f"the request body nests objects or lists more than {MAX_DEPTH} levels deep; "
+                "no posting is shaped like that",
+            )
             await response(scope, receive, send)
             return
         except ValueError:
@@ -181,6 +192,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     settings (a worker process of ``fundflow serve --workers``) they come from the
     environment, logging included."""
     if settings is None:
+        die_with_parent()  # a worker of `serve --workers`: never outlive the supervisor
         settings = Settings()
         configure_logging(settings.log_level if settings.log_level != "WARNING" else "INFO")
 
@@ -205,14 +217,19 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         version="0.1.0",
         description=__doc__,
         lifespan=lifespan,
+        docs_url=None,  # served from the package's own copy of Swagger UI (no CDN)
+        redoc_url=None,
     )
     app.state.database_url = settings.effective_database_url
     if ledger is not None:
         app.state.ledger = ledger
     _install_error_handlers(app)
-    _install_access_log(app)
     app.add_middleware(RejectDuplicateKeys)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    # Outermost (added last): every response, 400 / 413 / 500 included, is logged and
+    # carries its request id.
+    _install_access_log(app)
+    _install_docs(app)
 
     @app.get("/health", tags=["operations"])
     def health(request: Request) -> JSONResponse:
@@ -254,9 +271,36 @@ def authenticate(
     token = _ledger(request).find(ApiToken, ApiToken.id_for(parts[0]))
     if token is None or token.revoked or not tokens.matches(token.salt, token.digest, parts[1]):
         raise refused
-    caller = Caller(Actor(token.identity, Role(token.role)), token.clearance)
+    units = frozenset(token.units) if token.units else None
+    actor = Actor(token.identity, Role(token.role), units=units, clearance=token.clearance)
+    caller = Caller(actor, token.clearance)
     request.state.identity = token.identity
     return caller
+
+
+def in_scope(request: Request, caller: Caller, unit: str) -> str:
+    """The code of the path's unit (named by code or full name), if the caller may act in
+    it; :class:`OutOfScope` (403) otherwise — also for a unit that does not exist, so that
+    a scoped caller learns nothing of units outside its scope."""
+    code = _ledger(request).unit_code(unit) or unit
+    caller.actor.require_scope(code, named=unit)
+    return code
+
+
+def scoped(role: Role) -> Callable[..., Caller]:
+    """A dependency admitting callers with at least ``role`` whose units include the path's
+    unit (403 ``out_of_scope`` otherwise) — decided before the body is even read."""
+    admit = requires(role)
+
+    def dependency(
+        request: Request,
+        unit: Annotated[str, Path(min_length=1, max_length=200)],
+        caller: Annotated[Caller, Depends(admit)],
+    ) -> Caller:
+        in_scope(request, caller, unit)
+        return caller
+
+    return dependency
 
 
 def requires(role: Role) -> Callable[..., Caller]:
@@ -294,6 +338,7 @@ class CommandRoute:
         return REQUIRED_ROLE.get(command_type, Role.CLERK)
 
 
+UnitPath = Annotated[str, Path(min_length=1, max_length=200, description="Unit code or full name.")]
 UNIT = "/v1/units/{unit}"
 YEAR = UNIT + "/years/{year}"
 LINE = YEAR + "/lines/{line}"
@@ -348,8 +393,9 @@ def _path_parameter(name: str) -> inspect.Parameter:
     kind = inspect.Parameter.KEYWORD_ONLY
     if name == "year":
         return inspect.Parameter(name, kind, annotation=Annotated[int, Path(ge=1949, le=2200)])
+    longest = 200 if name == "unit" else 64  # a unit may be named by its full name
     return inspect.Parameter(
-        name, kind, annotation=Annotated[str, Path(min_length=1, max_length=64)]
+        name, kind, annotation=Annotated[str, Path(min_length=1, max_length=longest)]
     )
 
 
@@ -362,6 +408,17 @@ def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
         body: BaseModel = params.pop("body")
         key: str | None = params.pop("idempotency_key")
         data = body.model_dump(mode="json")
+        if key is not None:
+            # HTTP headers travel as bytes; Starlette reads them as Latin-1. The key is
+            # UTF-8 (as curl sends 记-2023-03-0001): read it so, or refuse it.
+            try:
+                key = key.encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                return problem(
+                    400,
+                    "invalid_idempotency_key",
+                    "the Idempotency-Key header is not UTF-8 text; send the key as UTF-8",
+                )
         command_id = key or data.pop("command_id", None)
         data.pop("command_id", None)
         if not command_id:
@@ -409,14 +466,21 @@ def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
                     Header(
                         alias="Idempotency-Key",
                         min_length=1,
-                        max_length=64,
+                        max_length=256,  # bytes as received; the decoded id is checked
                         description="Your id for this posting; resend it to retry safely.",
                     ),
                 ],
                 default=None,
             ),
             inspect.Parameter(
-                "caller", kind, annotation=Annotated[Caller, Depends(requires(route.role))]
+                "caller",
+                kind,
+                annotation=Annotated[
+                    Caller,
+                    Depends(
+                        scoped(route.role) if "unit" in route.path_params else requires(route.role)
+                    ),
+                ],
             ),
         ]
     )
@@ -457,19 +521,49 @@ class CloseResult(BaseModel):
     adjustment_until: date | None
 
 
+class CloseRequest(BaseModel):
+    """Optional body of a close."""
+
+    model_config = ConfigDict(extra="forbid")
+    before_year_end: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """Why the year is closed before its 31 December (refused without it)."""
+
+
+class StuckCloseRequest(BaseModel):
+    """An admin's decision about a stuck close, with its reason."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def _close_result(report: CloseReport, year: int) -> CloseResult:
+    return CloseResult(
+        unit=report.unit,
+        year=year,
+        already_closed=report.already_closed,
+        resumed=report.resumed,
+        carried_over=yuan_str(report.carried_over),
+        lapsed=yuan_str(report.lapsed),
+        adjustment_until=report.adjustment_until,
+    )
+
+
 def _add_close_route(app: FastAPI, settings: Settings) -> None:
     @app.post(
         YEAR + "/close", tags=["year-end"], response_model=CloseResult, responses=_PROBLEM_RESPONSES
     )
     def close(
         request: Request,
-        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        unit: UnitPath,
         year: Annotated[int, Path(ge=1949, le=2200)],
-        caller: Annotated[Caller, Depends(requires(Role.CLOSER))],
+        caller: Annotated[Caller, Depends(scoped(Role.CLOSER))],
+        body: Annotated[CloseRequest | None, Body()] = None,
     ) -> CloseResult:
         """年终结账: carry over or lapse what is unspent, lock the year, open the next.
-        Safe to call again: a close is applied once."""
+        Safe to call again: a close is applied once. Before the year's 31 December only
+        with ``before_year_end`` (the reason)."""
         request.state.command = "close_year"
+        unit = in_scope(request, caller, unit)
         report = close_year(
             _ledger(request),
             settings.effective_database_url,
@@ -477,16 +571,52 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
             year,
             policy=load_policy(settings.closing_policy),
             actor=caller.actor,
+            before_year_end=None if body is None else body.before_year_end,
         )
-        return CloseResult(
-            unit=report.unit,
-            year=year,
-            already_closed=report.already_closed,
-            resumed=report.resumed,
-            carried_over=yuan_str(report.carried_over),
-            lapsed=yuan_str(report.lapsed),
-            adjustment_until=report.adjustment_until,
+        return _close_result(report, year)
+
+    @app.post(
+        YEAR + "/close/resume",
+        tags=["year-end"],
+        response_model=CloseResult,
+        responses=_PROBLEM_RESPONSES,
+    )
+    def resume(
+        request: Request,
+        unit: UnitPath,
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(scoped(Role.ADMIN))],
+        body: Annotated[StuckCloseRequest, Body()],
+    ) -> CloseResult:
+        """Let a stuck close go on with fresh steps, and run it to the end (admin)."""
+        request.state.command = "resume_closing"
+        unit = in_scope(request, caller, unit)
+        report = resume_close(
+            _ledger(request),
+            settings.effective_database_url,
+            unit,
+            year,
+            reason=body.reason,
+            policy=load_policy(settings.closing_policy),
+            actor=caller.actor,
         )
+        return _close_result(report, year)
+
+    @app.post(YEAR + "/close/abandon", tags=["year-end"], responses=_PROBLEM_RESPONSES)
+    def abandon(
+        request: Request,
+        unit: UnitPath,
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(scoped(Role.ADMIN))],
+        body: Annotated[StuckCloseRequest, Body()],
+    ) -> dict[str, str]:
+        """Give up a stuck close: the year is open again (admin)."""
+        request.state.command = "abandon_closing"
+        unit = in_scope(request, caller, unit)
+        message = abandon_close(
+            _ledger(request), unit, year, reason=body.reason, actor=caller.actor
+        )
+        return {"unit": unit, "year": str(year), "message": message}
 
 
 # --- reports ------------------------------------------------------------------------
@@ -504,11 +634,12 @@ def _add_report_routes(app: FastAPI) -> None:
     @app.get(YEAR + "/check", tags=["reports"], responses=_PROBLEM_RESPONSES)
     def check(
         request: Request,
-        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        unit: UnitPath,
         year: Annotated[int, Path(ge=1949, le=2200)],
-        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
+        unit = in_scope(request, caller, unit)
         checks = check_year(books_of(_ledger(request)), unit, year)
         return {
             "unit": unit,
@@ -522,14 +653,15 @@ def _add_audit_routes(app: FastAPI) -> None:
     @app.get(UNIT + "/audit/trail", tags=["audit"], responses=_PROBLEM_RESPONSES)
     def trail(
         request: Request,
-        unit: Annotated[str, Path(min_length=1, max_length=64)],
-        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        unit: UnitPath,
+        caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
         year: Annotated[int | None, Query(ge=1949, le=2200)] = None,
         line: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         project: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         enterprise: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     ) -> list[dict[str, Any]]:
         """Every event touching one line (``year`` and ``line``), one project or one payee."""
+        unit = in_scope(request, caller, unit)
         ledger = _ledger(request)
         books = books_of(ledger)
         if project is not None and not caller.clearance:
@@ -551,9 +683,9 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
     @app.get(YEAR + f"/reports/{name}", tags=["reports"], name=name, responses=_PROBLEM_RESPONSES)
     def report(
         request: Request,
-        unit: Annotated[str, Path(min_length=1, max_length=64)],
+        unit: UnitPath,
         year: Annotated[int, Path(ge=1949, le=2200)],
-        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
         as_of: Annotated[
             date | None, Query(description="Business date: the books that day.")
         ] = None,
@@ -561,6 +693,7 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             int | None, Query(ge=0, description="Log position: the books at that moment.")
         ] = None,
     ) -> dict[str, Any]:
+        unit = in_scope(request, caller, unit)
         books = books_for_reports(
             _ledger(request),
             request.app.state.database_url,
@@ -636,8 +769,31 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` from the package's own copy of Swagger UI: it works on a network without
+    internet (no CDN). The assets come from the ``swagger-ui-bundle`` package."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/static/swagger-ui", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="fundflow — API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
+
 def _install_access_log(app: FastAPI) -> None:
     app.add_middleware(AccessLog)
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class AccessLog:
@@ -651,17 +807,19 @@ class AccessLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = given or uuid.uuid4().hex
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        # A caller's request id is kept only if it is plain (it goes into every log line).
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode("latin-1")),
@@ -670,6 +828,25 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            # Whatever escaped every handler: answered here, so that it too carries its
+            # request id and is logged (type and place only: messages may hold data).
+            if responded:
+                raise
+            frame = traceback.extract_tb(error.__traceback__)[-1:]
+            log.error(
+                "unexpected_error",
+                request_id=request_id,
+                error=type(error).__name__,
+                at=f"{frame[0].filename}:{frame[0].lineno}" if frame else None,
+            )
+            state["outcome"] = "internal_error"
+            await problem(
+                500,
+                "internal_error",
+                "the service failed; nothing of this request was written unless its "
+                "result was returned. Retry with the same Idempotency-Key.",
+            )(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",

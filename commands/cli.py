@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from commands.closing import close_year
+from commands.closing import abandon_close, close_year, resume_close
 from commands.handlers import CommandHandler, CommandResult
 from commands.importer import MAX_BATCH, import_file
 from commands.models import (
@@ -24,11 +24,11 @@ from commands.models import (
     parse_command,
 )
 from ledger.aggregates import ApiToken
-from ledger.application import Ledger
+from ledger.application import Ledger, StoreFormatError
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
-from ledger.errors import LedgerError
+from ledger.errors import InvalidInput, LedgerError
 from ledger.hash_chain import verify as verify_chain
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -90,8 +90,33 @@ def _ledger(database_url: str | None) -> Ledger:
     return build_ledger(_settings(database_url))
 
 
-def _actor(settings: Settings, role: Role | None = None, user: str | None = None) -> Actor:
-    return Actor(user or settings.user, role or settings.role)
+def _actor(
+    settings: Settings, ledger: Ledger, role: Role | None = None, user: str | None = None
+) -> Actor:
+    """The CLI's user: FUNDFLOW_USER (or --posted-by), in FUNDFLOW_ROLE (or --role), scoped
+    to FUNDFLOW_UNITS (codes or full names; unset: every unit)."""
+    scope = settings.unit_scope
+    units = None if scope is None else frozenset(ledger.unit_code(u) or u for u in scope)
+    return Actor(user or settings.user, role or settings.role, units=units)
+
+
+def _require_scope(actor: Actor, ledger: Ledger, unit: str) -> str:
+    """The code of ``unit`` if the CLI user may read or act in it (else out_of_scope)."""
+    code = ledger.unit_code(unit) or unit
+    actor.require_scope(code, named=unit)
+    return code
+
+
+def _date(text: str | None, option: str) -> date | None:
+    """A date option, or a clerk-readable refusal naming it."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(
+            f"{option} {text!r} is not a date: write it as YYYY-MM-DD (e.g. 2022-06-30)"
+        ) from None
 
 
 def _fail(error: LedgerError) -> typer.Exit:
@@ -112,7 +137,7 @@ def _run(database_url: str | None, data: dict[str, Any], role: Role | None = Non
     ledger = build_ledger(settings)
     try:
         command: AnyCommand = parse_command(data)
-        actor = _actor(settings, role, command.posted_by)
+        actor = _actor(settings, ledger, role, command.posted_by)
         return CommandHandler(ledger, actor=actor).handle(command)
     except LedgerError as error:
         raise _fail(error) from None
@@ -159,7 +184,8 @@ def _report(
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
-        as_of_date = date.fromisoformat(as_of) if as_of else None
+        as_of_date = _date(as_of, "--as-of")
+        unit = _require_scope(_actor(settings, ledger), ledger, unit)
         books = books_for_reports(
             ledger,
             settings.effective_database_url,
@@ -170,9 +196,6 @@ def _report(
         report = builder(books, unit, year)
     except LedgerError as error:
         raise _fail(error) from None
-    except ValueError as error:
-        typer.echo(f"rejected: {error}", err=True)
-        raise typer.Exit(2) from None
     finally:
         ledger.close()
     _emit(report, fmt, f"{report['unit']} {year}年 {title}")
@@ -226,14 +249,24 @@ RoleOption = Annotated[
 
 
 def _import(
-    ledger: Ledger, path: Path, *, quiet: bool, actor: Actor = SYSTEM, batch: int = 1000
+    ledger: Ledger,
+    path: Path,
+    *,
+    quiet: bool,
+    actor: Actor = SYSTEM,
+    batch: int = 1000,
+    close_steps: bool = False,
 ) -> None:
     def show(number: int, result: CommandResult) -> None:
         if not quiet:
             typer.echo(f"line {number}: {result.status}: {result.message}")
 
     outcome = import_file(
-        CommandHandler(ledger, actor=actor), path, on_result=show, batch_size=batch
+        CommandHandler(ledger, actor=actor),
+        path,
+        on_result=show,
+        batch_size=batch,
+        close_steps=close_steps,
     )
     typer.echo(
         f"{outcome.applied} applied, {outcome.already_applied} already applied"
@@ -262,6 +295,14 @@ def import_command(
             help="Lines stored per transaction (group commit).",
         ),
     ] = 1000,
+    with_close_steps: Annotated[
+        bool,
+        typer.Option(
+            "--with-close-steps",
+            help="Admin: the file holds the steps of closes made elsewhere (start_closing, "
+            "close_line, finish_closing), e.g. a migrated or generated history.",
+        ),
+    ] = False,
     role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -270,7 +311,14 @@ def import_command(
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
-        _import(ledger, file, quiet=quiet, actor=_actor(settings, role), batch=batch)
+        _import(
+            ledger,
+            file,
+            quiet=quiet,
+            actor=_actor(settings, ledger, role),
+            batch=batch,
+            close_steps=with_close_steps,
+        )
     finally:
         ledger.close()
 
@@ -318,6 +366,14 @@ AdjustmentOption = Annotated[
         help="Correcting entry into a closed year (closer role, adjustment period).",
     ),
 ]
+ConfirmDuplicateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--confirm-duplicate",
+        help="Post it although it equals an earlier, unreversed posting of the line (same "
+        "document number, payee and amount); give the reason.",
+    ),
+]
 Text = Annotated[str, typer.Option()]
 
 
@@ -339,6 +395,7 @@ def post_register_unit(
     kind: Annotated[str, typer.Option(help="administrative or institution")] = "administrative",
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a budget unit (admin)."""
@@ -352,6 +409,7 @@ def post_open_year(
     business_date: DateOption,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Open a unit's fiscal year (admin)."""
@@ -369,6 +427,7 @@ def post_register_project(
     final_year: Annotated[int | None, typer.Option(help="Last year of the project.")] = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Register a project."""
@@ -386,8 +445,13 @@ def post_open_line(
     business_date: DateOption,
     fund_source: Annotated[FundSource, typer.Option()] = FundSource.GENERAL_PUBLIC_BUDGET,
     project: Annotated[str | None, typer.Option()] = None,
+    beyond_final_year: Annotated[
+        str | None,
+        typer.Option(help="Reason for a line after the project's final year (extension)."),
+    ] = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """Open a budget line."""
@@ -404,9 +468,11 @@ def post_allocate(
     document_no: DocOption,
     initial: Annotated[bool, typer.Option("--initial", help="年初预算数")] = False,
     memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """下达 / 追加: allocate money to a line."""
@@ -422,9 +488,11 @@ def post_reduce(
     business_date: DateOption,
     document_no: DocOption,
     memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """追减: lower a line."""
@@ -442,9 +510,11 @@ def post_transfer(
     document_no: DocOption,
     economic_code: Text = "31299",
     memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """拨付: transfer project money to an enterprise."""
@@ -463,9 +533,11 @@ def post_disburse(
     document_no: DocOption,
     three_public: Annotated[ThreePublic | None, typer.Option()] = None,
     memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """支付: pay from a line."""
@@ -484,9 +556,11 @@ def post_claw_back(
         bool, typer.Option("--from-carryover", help="Takes back last year's carryover.")
     ] = False,
     memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """财政收回: the finance bureau takes back unspent money."""
@@ -508,6 +582,7 @@ def post_reverse(
     adjustment_reason: AdjustmentOption = None,
     command_id: CommandIdOption = None,
     posted_by: PostedByOption = None,
+    role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """红字冲销: reverse an earlier posting of a line."""
@@ -530,12 +605,32 @@ def close_year_command(
             help="Closing policy file (default: the packaged default-policy.toml).",
         ),
     ] = None,
+    before_year_end: Annotated[
+        str | None,
+        typer.Option(
+            "--before-year-end",
+            help="Close the year before its 31 December; give the reason (recorded).",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Admin: let a stuck close go on with fresh steps."),
+    ] = False,
+    abandon: Annotated[
+        bool,
+        typer.Option("--abandon", help="Admin: give up a stuck close; the year opens again."),
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (with --resume or --abandon).")
+    ] = None,
     role: RoleOption = None,
     posted_by: PostedByOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
     """年终结账: carry over or lapse every unspent balance, lock the year, open the next.
-    Safe to run again: a killed close resumes and completes exactly once."""
+    Safe to run again: a killed close resumes and completes exactly once. A close that is
+    stuck for another reason is let go on (--resume) or abandoned (--abandon) by an admin,
+    with --reason."""
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     kill_after = settings.fault_kill_after_steps
@@ -545,15 +640,35 @@ def close_year_command(
             os.kill(os.getpid(), signal.SIGKILL)
 
     try:
-        report = close_year(
-            ledger,
-            settings.effective_database_url,
-            unit,
-            year,
-            policy=load_policy(policy),
-            actor=_actor(settings, role, posted_by),
-            after_step=after_step,
-        )
+        actor = _actor(settings, ledger, role, posted_by)
+        if (resume or abandon) and not reason:
+            raise InvalidInput("--resume and --abandon need --reason: say why")
+        if resume and abandon:
+            raise InvalidInput("choose --resume or --abandon, not both")
+        if abandon:
+            typer.echo(abandon_close(ledger, unit, year, reason=str(reason), actor=actor))
+            return
+        if resume:
+            report = resume_close(
+                ledger,
+                settings.effective_database_url,
+                unit,
+                year,
+                reason=str(reason),
+                policy=load_policy(policy),
+                actor=actor,
+            )
+        else:
+            report = close_year(
+                ledger,
+                settings.effective_database_url,
+                unit,
+                year,
+                policy=load_policy(policy),
+                actor=actor,
+                after_step=after_step,
+                before_year_end=before_year_end,
+            )
     except LedgerError as error:
         raise _fail(error) from None
     finally:
@@ -600,8 +715,10 @@ def check_command(
     database_url: DatabaseOption = None,
 ) -> None:
     """Verify every identity of the year's accounts; name any that fail (exit status 1)."""
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
+        unit = _require_scope(_actor(settings, ledger), ledger, unit)
         checks = check_year(books_of(ledger), unit, year)
     except LedgerError as error:
         raise _fail(error) from None
@@ -657,6 +774,15 @@ def tokens_create(
     identity: Annotated[str, typer.Option(help="Who acts with the token, e.g. 会计-王芳.")],
     token_role: Annotated[Role, typer.Option("--token-role", help="Role the token carries.")],
     clearance: Annotated[bool, typer.Option("--clearance", help="May see 涉密 detail.")] = False,
+    units: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unit",
+            help="A unit the token may act in and read (code or full name; repeatable). "
+            "Clerk and closer tokens need at least one; without any, an auditor or admin "
+            "token covers every unit.",
+        ),
+    ] = None,
     role: RoleOption = None,
     database_url: DatabaseOption = None,
 ) -> None:
@@ -672,14 +798,16 @@ def tokens_create(
             "identity": identity,
             "role": token_role.value,
             "clearance": clearance,
+            "units": units or [],
             "salt": made.salt,
             "digest": made.digest,
         },
         role,
     )
     typer.echo(made.token)
+    where = ", ".join(units) if units else "every unit"
     typer.echo(
-        f"token {made.token_id} for {identity} ({token_role.value}); keep it secret: "
+        f"token {made.token_id} for {identity} ({token_role.value}, {where}); keep it secret: "
         "it cannot be shown again",
         err=True,
     )
@@ -720,6 +848,7 @@ def tokens_list(database_url: DatabaseOption = None) -> None:
                     "identity": event.identity,
                     "role": event.role,
                     "clearance": event.clearance,
+                    "units": list(getattr(event, "units", [])) or "every unit",
                     "issued": event.timestamp.isoformat(),
                     "revoked": False,
                 }
@@ -750,8 +879,10 @@ def audit_trail_command(
 ) -> None:
     """Every event touching a line, a project or an enterprise: who, when, under which
     document, and what a correction corrects."""
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
+        unit = _require_scope(_actor(settings, ledger), ledger, unit)
         books = books_of(ledger)
         trail = audit_trail(
             ledger.read_events(),
@@ -1005,6 +1136,9 @@ def main() -> None:
     """Console entry point."""
     try:
         app()
+    except StoreFormatError as error:
+        typer.echo(f"rejected (store_format): {error}", err=True)
+        sys.exit(2)
     except BrokenPipeError:  # pragma: no cover - e.g. `fundflow report … | head`
         sys.stderr.close()
 

@@ -12,16 +12,31 @@ applied through the command handler in one transaction:
 Killed at any point and run again, the steps already applied are recognised by their
 command ids and skipped, and the rest is done: each carryover happens exactly once.
 While one run holds the close lock of a unit and year, another run refuses to start.
+
+The step ids live in the system's own namespace (no client command can take them) and
+name the run: (year, reopen count, close attempt). A close that is stuck for any reason
+can be let go on by an admin (``resume_closing``: the next run takes fresh ids) or
+abandoned (``abandon_closing``: the year is open again), each with a stated reason.
+
+A year is not closed before its 31 December unless the closer says why.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from commands.handlers import CommandHandler
-from commands.models import CloseLine, FinishClosing, StartClosing
+from commands.handlers import CommandHandler, today_in_china
+from commands.models import (
+    AbandonClosing,
+    CloseLine,
+    FinishClosing,
+    ResumeClosing,
+    StartClosing,
+    build_command,
+)
 from ledger.aggregates import Project, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import ClosingPolicy, Outcome
@@ -68,11 +83,15 @@ def close_year(
     policy: ClosingPolicy,
     actor: Actor,
     after_step: Callable[[int], None] | None = None,
+    before_year_end: str | None = None,
+    today: Callable[[], date] = today_in_china,
 ) -> CloseReport:
     """Close ``year`` of ``unit`` (code or name). ``after_step(n)`` is called after each
-    step (used by the crash tests to kill the process at chosen points)."""
+    step (used by the crash tests to kill the process at chosen points).
+    ``before_year_end`` is the reason for closing a year before its 31 December."""
     books = books_for_reports(ledger, database_url, unit=unit)
     code = books.unit(unit).code
+    actor.require_scope(code)
     report = CloseReport(unit=code, year=year)
     status = books.year(code, year).status
     if status is YearStatus.CLOSED:
@@ -84,7 +103,18 @@ def close_year(
         raise CloseBlocked(f"lines below zero must be corrected before the close: {negative}")
     try:
         with exclusive(database_url, f"close/{code}/{year}"):
-            return _run(ledger, database_url, code, year, policy, actor, report, status, after_step)
+            return _run(
+                ledger,
+                database_url,
+                code,
+                year,
+                policy,
+                CommandHandler(ledger, actor=actor, today=today),
+                report,
+                status,
+                after_step,
+                before_year_end,
+            )
     except LockHeld:
         raise CloseBlocked(
             f"the close of {year} for {code} is already running in another process; "
@@ -98,20 +128,23 @@ def _run(
     code: str,
     year: int,
     policy: ClosingPolicy,
-    actor: Actor,
+    handler: CommandHandler,
     report: CloseReport,
     status: YearStatus,
     after_step: Callable[[int], None] | None,
+    before_year_end: str | None,
 ) -> CloseReport:
     def current() -> Books:
         """The unit's books now (read model and what it has not applied yet): the lines
         to settle. Each step is decided against the line itself, not these."""
         return books_for_reports(ledger, database_url, unit=code)
 
-    handler = CommandHandler(ledger, actor=actor)
+    actor = handler.actor
     year_end = date(year, 12, 31)
-    # Each close of a year (the first, and one after every reopening) has its own ids.
-    run = f"close/{code}/{year}/{current().year(code, year).reopen_count}"
+    # Each run of a year's close (the first, one after every reopening, one after an
+    # admin resumed or abandoned a stuck close) has its own step ids.
+    view = current().year(code, year)
+    run = f"close/{year}/{view.reopen_count}/{view.close_attempt}"
     document = f"{year}年度年终结账"
     steps = 0
 
@@ -122,24 +155,53 @@ def _run(
             after_step(steps)
 
     report.resumed = status is YearStatus.CLOSING
-    try:
-        handler.handle(
-            StartClosing(
-                command_id=f"{run}/start",
-                policy=policy.snapshot(),
-                document_no=document,
-                posted_by=actor.identity,
-                business_date=year_end,
-                unit=code,
-                year=year,
-            )
-        )
-    except CommandIdReused:
+    if report.resumed and view.closing_policy and view.closing_policy != policy.snapshot():
         raise CloseBlocked(
             f"the close of {year} for {code} was started with a different closing policy; "
             "finish it with the same policy file"
+        )
+    try:
+        if status is YearStatus.OPEN:
+            handler.handle(
+                build_command(
+                    StartClosing,
+                    command_id=f"{run}/start",
+                    policy=policy.snapshot(),
+                    before_year_end=before_year_end,
+                    document_no=document,
+                    posted_by=actor.identity,
+                    business_date=year_end,
+                    unit=code,
+                    year=year,
+                ),
+                system=True,
+            )
+        step()
+        return _settle(ledger, code, year, policy, handler, report, run, document, current, step)
+    except CommandIdReused as error:
+        raise CloseBlocked(
+            f"the close of {year} for {code} is stuck: one of its steps was recorded before "
+            f"with other content ({error.message}). An admin can let it go on with fresh "
+            "steps (fundflow close-year --resume --reason …) or abandon it (--abandon "
+            "--reason …)"
         ) from None
-    step()
+
+
+def _settle(
+    ledger: Ledger,
+    code: str,
+    year: int,
+    policy: ClosingPolicy,
+    handler: CommandHandler,
+    report: CloseReport,
+    run: str,
+    document: str,
+    current: Callable[[], Books],
+    step: Callable[[], None],
+) -> CloseReport:
+    """Settle every line of the year, then lock it."""
+    actor = handler.actor
+    year_end = date(year, 12, 31)
 
     books = current()
     for line in books.lines_of(code, year):
@@ -165,7 +227,8 @@ def _run(
                 business_date=year_end,
                 unit=code,
                 year=year,
-            )
+            ),
+            system=True,
         )
         settled = line.totals.available if result.status == "applied" else 0
         report.lines.append(LineOutcome(line.code, outcome, rule, settled))
@@ -184,7 +247,63 @@ def _run(
             business_date=year_end,
             unit=code,
             year=year,
-        )
+        ),
+        system=True,
     )
     step()
     return report
+
+
+def resume_close(
+    ledger: Ledger,
+    database_url: str,
+    unit: str,
+    year: int,
+    *,
+    reason: str,
+    policy: ClosingPolicy,
+    actor: Actor,
+    command_id: str | None = None,
+    today: Callable[[], date] = today_in_china,
+) -> CloseReport:
+    """An admin lets a stuck close go on (with fresh step ids), then runs it to the end."""
+    CommandHandler(ledger, actor=actor, today=today).handle(
+        build_command(
+            ResumeClosing,
+            command_id=command_id or f"resume-{uuid.uuid4()}",
+            posted_by=actor.identity,
+            business_date=today(),
+            unit=unit,
+            year=year,
+            reason=reason,
+        )
+    )
+    return close_year(ledger, database_url, unit, year, policy=policy, actor=actor, today=today)
+
+
+def abandon_close(
+    ledger: Ledger,
+    unit: str,
+    year: int,
+    *,
+    reason: str,
+    actor: Actor,
+    command_id: str | None = None,
+    today: Callable[[], date] = today_in_china,
+) -> str:
+    """An admin gives up a close that cannot finish: the year is open again."""
+    return (
+        CommandHandler(ledger, actor=actor, today=today)
+        .handle(
+            build_command(
+                AbandonClosing,
+                command_id=command_id or f"abandon-{uuid.uuid4()}",
+                posted_by=actor.identity,
+                business_date=today(),
+                unit=unit,
+                year=year,
+                reason=reason,
+            )
+        )
+        .message
+    )

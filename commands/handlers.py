@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel
 
 from commands.models import (
+    AbandonClosing,
     AllocateBudget,
     AnyCommand,
     ClawBack,
@@ -39,11 +40,13 @@ from commands.models import (
     RegisterProject,
     RegisterUnit,
     ReopenFiscalYear,
+    ResumeClosing,
     ReverseEntry,
     RevokeToken,
     SetThreePublicBudget,
     StartClosing,
     TransferToEnterprise,
+    command_unit,
 )
 from ledger.aggregates import (
     ApiToken,
@@ -52,8 +55,13 @@ from ledger.aggregates import (
     FiscalYear,
     Project,
     Unit,
+    UnitName,
     YearStatus,
+    resolve_unit_code,
 )
+from ledger.aggregates.command_record import CLIENT as CLIENT_NAMESPACE
+from ledger.aggregates.command_record import NO_UNIT
+from ledger.aggregates.command_record import SYSTEM as SYSTEM_NAMESPACE
 from ledger.application import Ledger
 from ledger.classifications import Nature
 from ledger.closing.policy import Outcome
@@ -68,6 +76,7 @@ from ledger.errors import (
     LedgerError,
     NatureMismatch,
     NotReversible,
+    ProjectEnded,
     UnknownLine,
     UnknownProject,
     UnknownToken,
@@ -76,7 +85,7 @@ from ledger.errors import (
     YearNotOpen,
 )
 from ledger.money import yuan_str
-from ledger.roles import SYSTEM, Actor, Role
+from ledger.roles import ALL_UNITS_ROLES, SYSTEM, Actor, Role
 
 log = structlog.get_logger("fundflow.commands")
 
@@ -158,6 +167,8 @@ class CommandHandler:
             StartClosing: self._start_closing,
             CloseLine: self._close_line,
             FinishClosing: self._finish_closing,
+            ResumeClosing: self._resume_closing,
+            AbandonClosing: self._abandon_closing,
             ReopenFiscalYear: self._reopen,
             IssueToken: self._issue_token,
             RevokeToken: self._revoke_token,
@@ -165,13 +176,20 @@ class CommandHandler:
 
     # --- the one entry point ------------------------------------------------
 
-    def handle(self, command: AnyCommand) -> CommandResult:
+    def handle(self, command: AnyCommand, *, system: bool = False) -> CommandResult:
         """Apply ``command`` once. A retry with the same id and content returns the
-        original result and writes nothing; with other content it is rejected."""
+        original result and writes nothing; with other content it is rejected.
+
+        A refusal is not recorded: it changed nothing, so the same command id may be sent
+        again, and it is applied if the books allow it then (e.g. once the allocation that
+        was missing has arrived). Only an applied command consumes its id."""
         started = time.perf_counter()
-        self.actor.require(command.type)
+        self._require_role(command, system)
+        named = command_unit(command)
+        command = self._resolved(command)
+        self._require_scope(command, named)
         fingerprint = command.fingerprint()
-        record_id = CommandRecord.id_for(command.command_id)
+        record_id = self._record_id(command, system)
         for _attempt in range(self.max_attempts):
             record = self.ledger.find(CommandRecord, record_id)
             if record is not None:
@@ -187,7 +205,9 @@ class CommandHandler:
                     reason=str(error),
                 )
                 raise
-            result, record = self._applied(command, fingerprint, aggregates, message, line)
+            result, record = self._applied(
+                command, fingerprint, aggregates, message, line, system
+            )
             try:
                 self.ledger.save(*aggregates, record)
             except IntegrityError:
@@ -217,6 +237,7 @@ class CommandHandler:
         aggregates: list[Aggregate],
         message: str,
         line: BudgetLine | None,
+        system: bool = False,
     ) -> tuple[CommandResult, CommandRecord]:
         """The result of a decided command, and the record that stores it with its events.
         (Built without re-validation: every field comes from validated input or the store.)"""
@@ -254,7 +275,10 @@ class CommandHandler:
             line=data["line"],
             available=data["available"],
         )
+        namespace, scope = self._namespace(command, system)
         record = CommandRecord(
+            namespace=namespace,
+            scope=scope,
             command_id=command.command_id,
             command_type=command.type,
             fingerprint=fingerprint,
@@ -299,15 +323,19 @@ class CommandHandler:
     def _decide_batch(self, commands: list[AnyCommand], actors: list[Actor] | None) -> BatchOutcome:
         outcome = BatchOutcome()
         working = self._working
-        assert working is not None
-        record_ids = [CommandRecord.id_for(c.command_id) for c in commands]
+        if working is None:  # pragma: no cover - handle_batch sets it
+            raise RuntimeError("a batch is decided inside handle_batch")
+        named = [command_unit(c) for c in commands]
+        commands = [self._resolved(c) for c in commands]
+        record_ids = [self._record_id(c, False) for c in commands]
         # One query tells which commands were applied before; the others need no look-up.
         known = self.ledger.known_ids(record_ids)
         for index, command in enumerate(commands):
             if actors is not None:
                 self.actor = actors[index]
             try:
-                self.actor.require(command.type)
+                self._require_role(command, False)
+                self._require_scope(command, named[index])
                 fingerprint = command.fingerprint()
                 record_id = record_ids[index]
                 record = (
@@ -349,6 +377,51 @@ class CommandHandler:
         original = CommandResult.model_validate(record.result)
         log.info("command_already_applied", command_id=command.command_id, command=command.type)
         return original.model_copy(update={"status": "already_applied"})
+
+    # --- namespaces, unit names and scopes ---------------------------------------
+
+    def _resolved(self, command: AnyCommand) -> AnyCommand:
+        """The command with its unit named by code, where the client gave the unit's full
+        name (a unit may be named either way wherever one is asked for)."""
+        unit = getattr(command, "unit", None)
+        if not isinstance(unit, str):
+            return command
+        code = self.unit_code(unit)
+        if code is None or code == unit:
+            return command
+        return command.model_copy(update={"unit": code})
+
+    def unit_code(self, unit: str) -> str | None:
+        """The code of the unit named ``unit`` (its code or its full name), or None."""
+        return resolve_unit_code(unit, self._find)
+
+    def _require_scope(self, command: Command, named: str | None) -> None:
+        """Refuse a command about a unit outside the actor's scope (``named``: the unit as
+        the client named it, which is all the refusal repeats)."""
+        unit = command_unit(command)
+        if unit is not None:
+            self.actor.require_scope(unit, named=named)
+
+    def _require_role(self, command: Command, system: bool) -> None:
+        """The actor's role must allow the command; a step of the close that does not come
+        from the close job itself (an imported history's closes) needs an admin."""
+        self.actor.require(command.type)
+        if command.system_only and not system and not self.actor.at_least(Role.ADMIN):
+            raise Forbidden(
+                f"{self.actor.identity} ({self.actor.role.value}) may not import the steps of "
+                "a year-end close: that needs the admin role (close a year with "
+                "fundflow close-year)"
+            )
+
+    @staticmethod
+    def _namespace(command: Command, system: bool) -> tuple[str, str]:
+        """Where the command's id lives: the system's (the close job's own steps) or the
+        clients', per unit (everything sent from outside, imported close steps too)."""
+        namespace = SYSTEM_NAMESPACE if system else CLIENT_NAMESPACE
+        return namespace, command_unit(command) or NO_UNIT
+
+    def _record_id(self, command: Command, system: bool) -> UUID:
+        return CommandRecord.id_for(*self._namespace(command, system), command.command_id)
 
     # --- look-ups that raise clerk-readable errors -----------------------------
 
@@ -427,8 +500,11 @@ class CommandHandler:
     def _register_unit(self, c: RegisterUnit) -> Decision:
         if self._find(Unit, Unit.id_for(c.code)) is not None:
             raise AlreadyExists(f"unit {c.code} is already registered")
+        if self._find(UnitName, UnitName.id_for(c.name)) is not None:
+            raise AlreadyExists(f"a unit named {c.name} is already registered")
         unit = Unit._create(Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta())
-        return [unit], f"unit {c.code} {c.name} registered", None
+        claim = UnitName._create(UnitName.Claimed, name=c.name, code=c.code)
+        return [unit, claim], f"unit {c.code} {c.name} registered", None
 
     def _open_fiscal_year(self, c: OpenFiscalYear) -> Decision:
         self._unit(c.unit)
@@ -460,8 +536,15 @@ class CommandHandler:
         if c.nature is Nature.PROJECT:
             if c.project is None:
                 raise NatureMismatch("a project line needs the project it funds")
-            if self._find(Project, Project.id_for(c.unit, c.project)) is None:
+            project = self._find(Project, Project.id_for(c.unit, c.project))
+            if project is None:
                 raise UnknownProject(f"project {c.project} of unit {c.unit} is not registered")
+            if not project.continues_after(c.year - 1) and c.beyond_final_year is None:
+                raise ProjectEnded(
+                    f"project {c.project} ended with {project.final_year}, its final year: no "
+                    f"line of it can be opened for {c.year}. If the project was extended, "
+                    "give the reason and its document (--beyond-final-year REASON)"
+                )
         elif c.project is not None:
             raise NatureMismatch("a basic expenditure line cannot belong to a project")
         if self._find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line)) is not None:
@@ -476,6 +559,7 @@ class CommandHandler:
             function_code=c.function_code,
             fund_source=c.fund_source.value,
             project_code=c.project,
+            beyond_final_year=c.beyond_final_year,
             **c.meta(),
         )
         return [line], f"budget line {c.line} opened", line
@@ -530,7 +614,9 @@ class CommandHandler:
         """The money event ``command_id`` posted on ``line``: found through the command's
         record (which names the events it stored), read from the store — or from the
         batch being decided, if the command is in it."""
-        record = self._find(CommandRecord, CommandRecord.id_for(command_id))
+        record = self._find(
+            CommandRecord, CommandRecord.id_for(CLIENT_NAMESPACE, line.unit_code, command_id)
+        )
         if record is None:
             return None
         for ref in record.result.get("events", []):
@@ -564,7 +650,13 @@ class CommandHandler:
 
     def _start_closing(self, c: StartClosing) -> Decision:
         fiscal_year = self._open_year(c.unit, c.year)
-        fiscal_year.start_closing(c.policy, **c.meta())
+        year_end = date(c.year, 12, 31)
+        if self.today() < year_end and c.before_year_end is None:
+            raise CloseBlocked(
+                f"{fiscal_year.label} does not end until {year_end}; to close it before its "
+                "31 December, give the reason (--before-year-end REASON)"
+            )
+        fiscal_year.start_closing(c.policy, before_year_end=c.before_year_end, **c.meta())
         touched: list[Aggregate] = [fiscal_year]
         next_id = FiscalYear.id_for(c.unit, c.year + 1)
         if self._find(FiscalYear, next_id) is None:
@@ -641,6 +733,16 @@ class CommandHandler:
         fiscal_year.close(adjustment_until=c.adjustment_until, **c.meta())
         return [fiscal_year], f"{fiscal_year.label} closed", None
 
+    def _resume_closing(self, c: ResumeClosing) -> Decision:
+        fiscal_year = self._closing_year(c.unit, c.year)
+        fiscal_year.resume_closing(reason=c.reason, **c.meta())
+        return [fiscal_year], f"the close of {fiscal_year.label} may go on: {c.reason}", None
+
+    def _abandon_closing(self, c: AbandonClosing) -> Decision:
+        fiscal_year = self._closing_year(c.unit, c.year)
+        fiscal_year.abandon_closing(reason=c.reason, **c.meta())
+        return [fiscal_year], f"the close of {fiscal_year.label} abandoned: {c.reason}", None
+
     def _reopen(self, c: ReopenFiscalYear) -> Decision:
         fiscal_year = self._year(c.unit, c.year)
         fiscal_year.reopen(reason=c.reason, **c.meta())
@@ -651,12 +753,24 @@ class CommandHandler:
     def _issue_token(self, c: IssueToken) -> Decision:
         if self._find(ApiToken, ApiToken.id_for(c.token_id)) is not None:
             raise AlreadyExists(f"token {c.token_id} already exists")
+        if not c.units and c.role not in ALL_UNITS_ROLES:
+            raise InvalidInput(
+                f"a {c.role.value} token belongs to the units it works for: name at least one "
+                "(--unit, repeatable); only auditors and admins may act in every unit"
+            )
+        units: list[str] = []
+        for ref in c.units:
+            code = self.unit_code(ref)
+            if code is None:
+                raise UnknownUnit(f"unit {ref} is not registered")
+            units.append(code)
         token = ApiToken._create(
             ApiToken.Issued,
             token_id=c.token_id,
             identity=c.identity,
             role=c.role.value,
             clearance=c.clearance,
+            units=sorted(set(units)),
             salt=c.salt,
             digest=c.digest,
             **c.meta(),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commands.handlers import CommandHandler, CommandResult
+from commands.json_input import DuplicateKey, TooDeep, strict_loads
 from commands.models import AnyCommand, parse_command
 from ledger.errors import InvalidInput, LedgerError
 
@@ -61,26 +62,13 @@ def decode_line(number: int, raw: bytes) -> object | None:
     if not text.strip():
         return None
     try:
-        value: object = json.loads(text, object_pairs_hook=no_duplicate_keys)
-        return value
+        return strict_loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"line {number} is not valid JSON: {error.msg}") from None
     except DuplicateKey as error:
         raise InvalidInput(f"line {number} names the field {error} twice") from None
-
-
-class DuplicateKey(ValueError):
-    """A JSON object that names one field twice (which of them would count?)."""
-
-
-def no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    """``json.loads`` hook refusing objects with a field named twice."""
-    seen: dict[str, object] = {}
-    for key, value in pairs:
-        if key in seen:
-            raise DuplicateKey(repr(key))
-        seen[key] = value
-    return seen
+    except TooDeep as error:
+        raise InvalidInput(f"line {number} is {error}: no command is shaped like that") from None
 
 
 def import_file(
@@ -89,12 +77,15 @@ def import_file(
     *,
     on_result: Callable[[int, CommandResult], None] | None = None,
     batch_size: int = 1,
+    close_steps: bool = False,
 ) -> ImportOutcome:
     """Apply every command of a JSON Lines file, stopping at the first rejected line.
 
     With ``batch_size`` > 1 the lines are stored ``batch_size`` (at most ``MAX_BATCH``) at
     a time, each batch in one transaction (group commit): much faster, with the same
     outcome — the lines before a rejected one are stored, it and the rest are not.
+    With ``close_steps`` the file may hold the steps of year-end closes made elsewhere (a
+    migrated or generated history; the handler admits them from admins only).
     """
     outcome = ImportOutcome()
     batch_size = min(batch_size, MAX_BATCH)
@@ -122,7 +113,7 @@ def import_file(
             data = decode_line(number, raw)
             if data is None:
                 continue
-            command = parse_command(data)
+            command = parse_command(data, close_steps=close_steps)
         except LedgerError as error:
             if flush():
                 outcome.failed_line, outcome.error = number, error

@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -34,6 +35,12 @@ from ledger.classifications import (
     require_function_item,
 )
 from ledger.closing.policy import Outcome
+from ledger.codes import (
+    BUSINESS_CODE_PATTERN,
+    COMMAND_ID_PATTERN,
+    require_business_code,
+    require_command_id,
+)
 from ledger.errors import InvalidAmount, InvalidInput, LedgerError
 from ledger.money import parse_amount, yuan_str
 from ledger.roles import Role
@@ -85,7 +92,20 @@ NonNegativeAmount = Annotated[
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 #: Free text: line breaks and tabs allowed, other control characters not.
 Memo = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+#: A business code: a unit, budget line or project code (one pattern, ledger.codes).
+BusinessCode = Annotated[
+    str,
+    AfterValidator(require_business_code),
+    WithJsonSchema({"type": "string", "pattern": BUSINESS_CODE_PATTERN, "maxLength": 64}),
+]
+#: A command id: the client's own id for one command (a voucher number will do).
+CommandId = Annotated[
+    str,
+    AfterValidator(require_command_id),
+    WithJsonSchema({"type": "string", "pattern": COMMAND_ID_PATTERN, "maxLength": 64}),
+]
+#: A unit named by its code or by its full registered name (resolved by the handler).
+UnitRef = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class Command(BaseModel):
@@ -93,9 +113,13 @@ class Command(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    system_only: ClassVar[bool] = False
+    """True for the steps the ledger makes itself (the year-end close): no client may send
+    them, and their ids live in a namespace of their own."""
+
     type: str
     """The kind of command (each subclass fixes it)."""
-    command_id: Code
+    command_id: CommandId
     """The client's id for this command; resend the same id to retry safely."""
     posted_by: Text
     business_date: date
@@ -128,9 +152,9 @@ class Command(BaseModel):
 class LineCommand(Command):
     """A command about one budget line, named by unit, year and line code."""
 
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
-    line: Code
+    line: BusinessCode
 
 
 class MoneyCommand(LineCommand):
@@ -138,13 +162,19 @@ class MoneyCommand(LineCommand):
 
     amount: Amount
     document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    confirm_duplicate: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """The clerk's reason for posting what looks like a duplicate (same kind, document
+    number, payee and amount as an earlier posting of the line that was not reversed)."""
+
+    def meta(self) -> dict[str, Any]:
+        return {**super().meta(), "duplicate_confirmed": self.confirm_duplicate}
 
 
 class RegisterUnit(Command):
     """Register a budget unit (预算单位)."""
 
     type: Literal["register_unit"] = "register_unit"
-    code: Code
+    code: BusinessCode
     name: Text
     kind: Literal["administrative", "institution"] = "administrative"
 
@@ -153,7 +183,7 @@ class OpenFiscalYear(Command):
     """Open a unit's fiscal year for posting."""
 
     type: Literal["open_fiscal_year"] = "open_fiscal_year"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
 
 
@@ -161,8 +191,8 @@ class RegisterProject(Command):
     """Register a project of a unit."""
 
     type: Literal["register_project"] = "register_project"
-    unit: Code
-    code: Code
+    unit: UnitRef
+    code: BusinessCode
     name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
     implementing_units: Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
     classified: bool = False
@@ -178,7 +208,10 @@ class OpenBudgetLine(LineCommand):
     nature: Nature
     function_code: str
     fund_source: FundSource = FundSource.GENERAL_PUBLIC_BUDGET
-    project: Code | None = None
+    project: BusinessCode | None = None
+    beyond_final_year: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """The reason for opening a project's line in a year after the project's final year
+    (e.g. the project was extended by 文号 …); refused without one."""
 
     @field_validator("function_code")
     @classmethod
@@ -231,7 +264,7 @@ class ReverseEntry(LineCommand):
     """红字冲销: undo an earlier money posting of a line, named by its command id."""
 
     type: Literal["reverse_entry"] = "reverse_entry"
-    reverses_command_id: Code
+    reverses_command_id: CommandId
     reason: Memo = Field(min_length=1)
     document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -262,7 +295,7 @@ class ImportPriorYearFigures(Command):
     """Record the published prior-year figures of a unit, for year-on-year comparison."""
 
     type: Literal["import_prior_year_figures"] = "import_prior_year_figures"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     """The year whose reports compare against these figures (the prior year is year − 1)."""
     figures: PriorYearFigures
@@ -272,7 +305,7 @@ class SetThreePublicBudget(Command):
     """Set the full-year budget of the three public expenses for a unit and year."""
 
     type: Literal["set_three_public_budget"] = "set_three_public_budget"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     amounts: dict[ThreePublic, NonNegativeAmount]
 
@@ -302,7 +335,7 @@ class RecordYearFacts(Command):
     """Record the non-monetary facts of a unit's year."""
 
     type: Literal["record_year_facts"] = "record_year_facts"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     facts: YearFacts
 
@@ -310,16 +343,20 @@ class RecordYearFacts(Command):
 class StartClosing(Command):
     """Begin the year-end close: the year stops taking postings; next year is opened."""
 
+    system_only: ClassVar[bool] = True
     type: Literal["start_closing"] = "start_closing"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     policy: dict[str, Any]
     """The closing policy applied (recorded with the close)."""
+    before_year_end: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    """Why the year is closed before its 31 December (refused without a reason)."""
 
 
 class CloseLine(LineCommand):
     """Settle one line's unspent balance at year end: carry it over or let it lapse."""
 
+    system_only: ClassVar[bool] = True
     type: Literal["close_line"] = "close_line"
     outcome: Outcome
     rule: Annotated[str, Field(max_length=200)]
@@ -329,18 +366,39 @@ class CloseLine(LineCommand):
 class FinishClosing(Command):
     """Lock the year once every line is settled."""
 
+    system_only: ClassVar[bool] = True
     type: Literal["finish_closing"] = "finish_closing"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     adjustment_until: date
     """Last day on which a closer may post a correcting entry into the year."""
+
+
+class ResumeClosing(Command):
+    """Let a stuck close go on (admin, with a reason): the close's next run uses fresh step
+    ids, so whatever blocked the old ones no longer does."""
+
+    type: Literal["resume_closing"] = "resume_closing"
+    unit: UnitRef
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    reason: Memo = Field(min_length=1)
+
+
+class AbandonClosing(Command):
+    """Give up a close that cannot finish (admin, with a reason): the year is open again.
+    Lines already settled by it stay settled, as after a reopening."""
+
+    type: Literal["abandon_closing"] = "abandon_closing"
+    unit: UnitRef
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    reason: Memo = Field(min_length=1)
 
 
 class ReopenFiscalYear(Command):
     """Reopen a closed year (admin only, with a reason; rare)."""
 
     type: Literal["reopen_fiscal_year"] = "reopen_fiscal_year"
-    unit: Code
+    unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     reason: Memo = Field(min_length=1)
 
@@ -353,6 +411,9 @@ class IssueToken(Command):
     identity: Text
     role: Role
     clearance: bool = False
+    units: list[UnitRef] = []
+    """The units the token may act in and read (codes or full names); empty: every unit,
+    which only auditors and admins may have."""
     salt: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
@@ -382,6 +443,8 @@ AnyCommand = Annotated[
     | StartClosing
     | CloseLine
     | FinishClosing
+    | ResumeClosing
+    | AbandonClosing
     | ReopenFiscalYear
     | IssueToken
     | RevokeToken,
@@ -415,14 +478,49 @@ def describe_validation_error(error: ValidationError, tag: object = None) -> str
     return "; ".join(f"{where}: {message}" for where, message, _ in _problems(error, tag))
 
 
-def parse_command(data: object) -> AnyCommand:
-    """Build a command from parsed JSON, or raise a :class:`LedgerError` naming the field.
+C = TypeVar("C", bound=Command)
+
+
+def build_command(cls: type[C], **fields: Any) -> C:
+    """A command the ledger builds from a client's input (the close's options, a stuck
+    close's reason): invalid input is refused as :class:`InvalidInput` naming the field,
+    as :func:`parse_command` does, never an unexpected error."""
+    try:
+        return cls(**fields)
+    except ValidationError as error:
+        raise InvalidInput(describe_validation_error(error)) from None
+
+
+#: Command types only the ledger itself makes (the steps of the year-end close).
+SYSTEM_COMMAND_TYPES = frozenset(
+    c.model_fields["type"].default for c in (StartClosing, CloseLine, FinishClosing)
+)
+
+
+def command_unit(command: Command) -> str | None:
+    """The unit a command is about (code, or a full name before resolution), if any."""
+    if isinstance(command, RegisterUnit):
+        return command.code
+    unit = getattr(command, "unit", None)
+    return unit if isinstance(unit, str) else None
+
+
+def parse_command(data: object, *, close_steps: bool = False) -> AnyCommand:
+    """Build a client's command from parsed JSON (CLI, import, HTTP, web page), or raise a
+    :class:`LedgerError` naming the field.
 
     A single bad amount raises :class:`InvalidAmount`, a single bad code
-    :class:`UnknownCode`; anything else :class:`InvalidInput`.
+    :class:`UnknownCode`; anything else :class:`InvalidInput`. The steps of the year-end
+    close are refused unless ``close_steps`` (an admin importing a history together with
+    the closes another system made; see ``fundflow import --with-close-steps``).
     """
     if not isinstance(data, dict):
         raise InvalidInput('a command must be a JSON object with a "type" field')
+    if data.get("type") in SYSTEM_COMMAND_TYPES and not close_steps:
+        raise InvalidInput(
+            f"{data['type']} is a step of the year-end close, made by the close itself "
+            "(fundflow close-year); it cannot be posted"
+        )
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as error:

@@ -18,7 +18,10 @@ from ledger.errors import (
     LedgerError,
     NatureMismatch,
     NotReversible,
+    OutOfScope,
     Overspend,
+    PossibleDuplicate,
+    ProjectEnded,
     Unauthorized,
     UnknownCode,
     UnknownLine,
@@ -51,7 +54,10 @@ STATUS: dict[type[LedgerError], int] = {
     ConcurrentUpdate: 409,
     CloseBlocked: 409,
     AdjustmentNotAllowed: 409,
+    PossibleDuplicate: 409,
+    ProjectEnded: 409,
     Forbidden: 403,
+    OutOfScope: 403,
     Unauthorized: 401,
 }
 

@@ -10,12 +10,19 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.aggregates.budget_line import BudgetLine
+from ledger.aggregates.command_record import CommandRecord
+from ledger.aggregates.unit import resolve_unit_code
 from ledger.codec import OrjsonTranscoder
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class StoreFormatError(RuntimeError):
+    """The store was written in a format this version does not read."""
+
 
 #: Events per page when the log is read (a page is one query).
 PAGE_SIZE = 5000
@@ -62,6 +69,10 @@ class Ledger(Application[UUID]):
         if not isinstance(found, cls):
             raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
         return found
+
+    def unit_code(self, unit: str) -> str | None:
+        """The code of the unit named ``unit`` (its code or its full name), or None."""
+        return resolve_unit_code(unit, self.find)
 
     def known_ids(self, ids: list[UUID]) -> set[UUID]:
         """Which of ``ids`` name stored aggregates: one query for a whole batch (the
@@ -124,6 +135,20 @@ class Ledger(Application[UUID]):
             for notification in page:
                 yield notification.id, self.mapper.to_domain_event(notification)
             position = page[-1].id + 1
+
+    def require_current_format(self) -> None:
+        """Refuse a store written before command ids were namespaced and aggregate ids
+        length-prefixed: its ids would not be found, and replaying the same commands into
+        it would post them a second time."""
+        topic = get_topic(CommandRecord.Recorded)
+        for _, event in self.read_events(stop=min(self.position(), PAGE_SIZE), topics=[topic]):
+            if not hasattr(event, "namespace"):
+                raise StoreFormatError(
+                    "this store was written by an earlier fundflow, whose command and aggregate "
+                    "ids this one does not read; keep it with that version, or start a new "
+                    "store and import the history again"
+                )
+            return
 
     def position(self) -> int:
         """The id of the last notification in the log (0 when empty)."""

@@ -6,7 +6,7 @@ import time
 
 from eventsourcing.persistence import InternalError, OperationalError
 
-from ledger.application import Ledger
+from ledger.application import Ledger, StoreFormatError
 from ledger.settings import Settings
 
 #: Creating the tables is idempotent, but PostgreSQL refuses two sessions changing the
@@ -21,7 +21,13 @@ def build_ledger(settings: Settings | None = None) -> Ledger:
     env = settings.persistence()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            return Ledger(env=env)
+            ledger = Ledger(env=env)
+            try:
+                ledger.require_current_format()
+            except StoreFormatError:
+                ledger.close()
+                raise
+            return ledger
         except (InternalError, OperationalError) as error:
             if attempt == START_ATTEMPTS or "concurrently" not in str(error):
                 raise

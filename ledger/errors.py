@@ -111,6 +111,25 @@ class Forbidden(LedgerError):
     code = "forbidden"
 
 
+class ProjectEnded(LedgerError):
+    """A project's line opened for a year after the project's final year, without a reason."""
+
+    code = "project_ended"
+
+
+class OutOfScope(LedgerError):
+    """The acting user (token or CLI actor) is not scoped to the unit the request is about."""
+
+    code = "out_of_scope"
+
+
+class PossibleDuplicate(LedgerError):
+    """A posting equal to an earlier one of the line that has not been reversed (same kind,
+    document number, payee and amount): refused unless the clerk confirms it with a reason."""
+
+    code = "possible_duplicate"
+
+
 class AdjustmentNotAllowed(LedgerError):
     """A posting into a closed year outside the adjustment rules."""
 

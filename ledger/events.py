@@ -17,10 +17,18 @@ from eventsourcing.domain import Aggregate
 FUNDFLOW_NAMESPACE = uuid5(NAMESPACE_URL, "https://fundflow.invalid/ids")
 
 
+def encode_key(parts: tuple[object, ...]) -> str:
+    """An unambiguous text of a business key: each part is written with its length, so no
+    choice of codes can make two different keys encode alike (``("A/X", "P1")`` and
+    ``("A", "X/P1")`` once both became ``A/X/P1``)."""
+    return "".join(f"{len(text)}:{text};" for text in (str(p) for p in parts))
+
+
 @lru_cache(maxsize=65536)
 def business_id(*parts: object) -> UUID:
-    """The deterministic id of an aggregate named by its business key parts."""
-    return uuid5(FUNDFLOW_NAMESPACE, "/".join(str(p) for p in parts))
+    """The deterministic id of an aggregate named by its business key parts (the first
+    part names the kind of aggregate: ``unit``, ``line``, ``command`` …)."""
+    return uuid5(FUNDFLOW_NAMESPACE, encode_key(parts))
 
 
 class PostedEvent(Aggregate.Event):

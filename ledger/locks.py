@@ -46,14 +46,17 @@ def exclusive(database_url: str, name: str) -> Iterator[None]:
             autocommit=True,
             connect_timeout=10,
         )
+        # Advisory locks are database-wide: the ledger's schema is part of the key, so two
+        # ledgers in one database (two schemas) never block each other's jobs.
+        key = _key(f"{env.get('POSTGRES_SCHEMA', 'public')}/{name}")
         with conn:
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_key(name),)).fetchone()
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
             if not row or not row[0]:
                 raise LockHeld(name)
             try:
                 yield
             finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_key(name),))
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     elif scheme == "sqlite":
         db = Path(persistence_env(database_url)["SQLITE_DBNAME"])
         path = db.with_name(f"{db.name}.{_key(name) & 0xFFFFFFFF:08x}.lock")

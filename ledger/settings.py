@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     user: str = Field(default="clerk", description="Identity the CLI posts as (FUNDFLOW_USER).")
     role: Role = Field(default=Role.CLERK, description="Role the CLI acts in (FUNDFLOW_ROLE).")
+    units: str | None = Field(
+        default=None,
+        description=(
+            "Units the CLI user may act in and read: codes or full names, comma-separated "
+            "(FUNDFLOW_UNITS). Unset: every unit (an operator with database access)."
+        ),
+    )
     max_request_bytes: int = Field(
         default=64 * 1024, description="Largest request body the service accepts."
     )
@@ -69,6 +76,13 @@ class Settings(BaseSettings):
         elif env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
             env["APPLICATION_RECORDER_TOPIC"] = "ledger.hash_chain:ChainedSQLiteRecorder"
         return env
+
+    @property
+    def unit_scope(self) -> frozenset[str] | None:
+        """The CLI user's units as given (codes or names; the CLI resolves names)."""
+        if self.units is None or not self.units.strip():
+            return None
+        return frozenset(u.strip() for u in self.units.split(",") if u.strip())
 
     @property
     def effective_database_url(self) -> str:

@@ -130,6 +130,7 @@ class YearView:
     status: YearStatus = YearStatus.OPEN
     adjustment_until: date | None = None
     reopen_count: int = 0
+    close_attempt: int = 0
     closing_policy: dict[str, Any] = field(default_factory=dict)
     prior_year_figures: dict[str, Any] | None = None
     three_public_budget: dict[str, int] = field(default_factory=dict)
@@ -244,6 +245,12 @@ class Books:
             year = self._year_of(event)
             year.status, year.adjustment_until = YearStatus.OPEN, None
             year.reopen_count += 1
+        elif isinstance(event, FiscalYear.ClosingResumed):
+            self._year_of(event).close_attempt += 1
+        elif isinstance(event, FiscalYear.ClosingAbandoned):
+            year = self._year_of(event)
+            year.status = YearStatus.OPEN
+            year.close_attempt += 1
         elif isinstance(event, Project.Registered):
             self.projects[(event.unit_code, event.code)] = ProjectView(
                 event.unit_code, event.code, event.name, event.implementing_units, event.classified

@@ -32,6 +32,7 @@ from psycopg import sql
 from ledger.aggregates import FiscalYear, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
+from ledger.errors import InvalidInput
 from ledger.line_totals import LineTotals
 from ledger.settings import persistence_env
 from projections.books import (
@@ -554,8 +555,18 @@ def books_for_reports(
     """The books a report reads: the read model (with whatever it has not applied yet) for
     the present, a replay of the log for a point in time or an in-memory ledger. With
     ``unit`` (code or name) the read model gives only that unit's books — enough for its
-    own reports, not for the ledger-wide double-entry check."""
-    store = None if as_of_position or as_of_date else store_for(database_url)
+    own reports, not for the ledger-wide double-entry check.
+
+    A point in time is a business date or a log position, not both (which would be two
+    different questions); position 0 is the empty log, before anything was posted."""
+    if as_of_position is not None and as_of_date is not None:
+        raise InvalidInput(
+            "name either a business date (as of) or a log position (as of position), not both"
+        )
+    if as_of_position is not None and as_of_position < 0:
+        raise InvalidInput(f"log position {as_of_position} is before the log begins")
+    point_in_time = as_of_position is not None or as_of_date is not None
+    store = None if point_in_time else store_for(database_url)
     if store is None:
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
     code = None if unit is None else store.unit_code(unit)

@@ -86,7 +86,9 @@ def imported(url: str, path: Path) -> tuple[int, float]:
     ledger = build_ledger(Settings(database_url=url))
     try:
         elapsed, outcome = timed(
-            lambda: import_file(CommandHandler(ledger), path, batch_size=IMPORT_BATCH)
+            lambda: import_file(
+                CommandHandler(ledger), path, batch_size=IMPORT_BATCH, close_steps=True
+            )
         )
         if not outcome.ok:
             raise RuntimeError(f"line {outcome.failed_line}: {outcome.error}")

@@ -7,7 +7,8 @@ and project lines (one project in twenty classified), initial budgets and in-yea
 many small
 disbursements and transfers to a limited set of enterprises — most of them on a few hot
 lines (a Zipf-like choice) — a correction (reversal) now and then, and a clawback of what
-is left on some lines. With ``--years`` each year is closed before the next is posted:
+is left on some lines. With ``--years`` each year is closed before the next is posted
+(the file then holds the steps of those closes: import it with ``--with-close-steps``):
 lines of projects still running carry over, the rest lapses. The same arguments always
 write the same file.
 """

@@ -5,6 +5,16 @@ from ledger.aggregates.budget_line import BudgetLine
 from ledger.aggregates.command_record import CommandRecord
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
-from ledger.aggregates.unit import Unit
+from ledger.aggregates.unit import Unit, UnitName, resolve_unit_code
 
-__all__ = ["ApiToken", "BudgetLine", "CommandRecord", "FiscalYear", "Project", "Unit", "YearStatus"]
+__all__ = [
+    "ApiToken",
+    "BudgetLine",
+    "CommandRecord",
+    "FiscalYear",
+    "Project",
+    "Unit",
+    "UnitName",
+    "YearStatus",
+    "resolve_unit_code",
+]

@@ -24,6 +24,8 @@ class ApiToken(Aggregate):
         role: str
         clearance: bool
         """May see classified (涉密) projects in detail."""
+        units: list[str]
+        """Codes of the units the token may act in and read; empty: every unit."""
         salt: str
         digest: str
         """SHA-256 of salt and secret, hex."""
@@ -41,6 +43,7 @@ class ApiToken(Aggregate):
         identity: str,
         role: str,
         clearance: bool,
+        units: list[str],
         salt: str,
         digest: str,
         **_meta: Any,
@@ -49,6 +52,7 @@ class ApiToken(Aggregate):
         self.identity = identity
         self.role = role
         self.clearance = clearance
+        self.units = list(units)
         self.salt = salt
         self.digest = digest
         self.revoked = False

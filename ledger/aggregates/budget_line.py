@@ -8,6 +8,7 @@ they check the rules and raise typed errors — and trigger events; each event's
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from uuid import UUID
 
@@ -24,12 +25,18 @@ from ledger.classifications import (
     ThreePublic,
     economic_class,
 )
-from ledger.errors import NatureMismatch, NotReversible, Overspend
-from ledger.events import PostedCreation, PostedEvent, business_id
+from ledger.errors import NatureMismatch, NotReversible, Overspend, PossibleDuplicate
+from ledger.events import PostedCreation, PostedEvent, business_id, encode_key
 from ledger.line_totals import ALLOCATED, MONEY_KINDS, LineTotals
 from ledger.money import yuan_str
 
 ENTERPRISE_CLASS = "312"
+
+
+def posting_key(kind: str, document_no: str, payee: str | None, amount: int) -> str:
+    """A short digest of what makes two money entries of a line "the same posting"."""
+    text = encode_key((kind, document_no, payee or "", amount))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 class BudgetLine(Aggregate):
@@ -49,10 +56,16 @@ class BudgetLine(Aggregate):
         """:class:`~ledger.classifications.FundSource` value."""
         project_code: str | None
         """The project the line funds; ``None`` for basic expenditure lines."""
+        beyond_final_year: str | None = None
+        """Why a line was opened for a year after its project's final year (None: it was
+        not; without a reason such a line is refused)."""
 
     class MoneyEvent(PostedEvent):
         amount: int
         """In fen, always positive; the event type says which way it moves."""
+        duplicate_confirmed: str | None
+        """The clerk's reason for posting it although it equals an earlier posting of the
+        line (same kind, document number, payee and amount); None when it did not."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate._record(self)
@@ -135,6 +148,11 @@ class BudgetLine(Aggregate):
         procurement_category: str | None = None
         """The reversed payment's procurement category, if it was paid under a contract."""
         supplier_size: str | None = None
+        payee: str | None = None
+        """The payee of the reversed payment or transfer (None for other entries), so that
+        the trail of an enterprise shows the reversal beside the payment."""
+        reversed_document_no: str | None = None
+        """The document number of the reversed entry."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate._reverse(self)
@@ -151,6 +169,7 @@ class BudgetLine(Aggregate):
             state["nature"] = aggregate.nature.value
             state["totals"] = aggregate.totals.as_dict()
             state["reversed_versions"] = sorted(aggregate.reversed_versions)
+            state["posting_keys"] = dict(aggregate.posting_keys)
             return snapshot
 
         def mutate(self, _: None) -> Any:
@@ -182,6 +201,10 @@ class BudgetLine(Aggregate):
         self.fund_source = fund_source
         self.project_code = project_code
         self.totals = LineTotals()
+        self.posting_keys: dict[str, int] = {}
+        """How many unreversed money entries the line holds per :func:`posting_key` (kind,
+        document number, payee, amount): what a new posting is compared with to catch
+        the same voucher posted twice. Short digests, not the entries themselves."""
         self.reversed_versions: set[int] = set()
         """Versions of the money entries already reversed (each may be reversed once).
 
@@ -203,6 +226,23 @@ class BudgetLine(Aggregate):
 
     # --- decide -----------------------------------------------------------
 
+    def _refuse_duplicate(
+        self, event_class: type[BudgetLine.MoneyEvent], amount: int, payee: str | None, meta: Any
+    ) -> None:
+        """Refuse a posting equal to an earlier, unreversed one unless it is confirmed."""
+        if meta.get("duplicate_confirmed"):
+            return
+        key = posting_key(event_class.__name__, meta.get("document_no", ""), payee, amount)
+        if self.posting_keys.get(key):
+            to = f" to {payee}" if payee else ""
+            raise PossibleDuplicate(
+                f"this looks like a posting made twice: {self.label} already has a "
+                f"{event_class.__name__} of {yuan_str(amount)} yuan{to} under document "
+                f"{meta.get('document_no', '')!r}, not reversed. If it really is a second "
+                "one, confirm it with a reason (CLI: --confirm-duplicate REASON; HTTP and "
+                "import: the field confirm_duplicate)"
+            )
+
     def _require_available(self, amount: int, what: str) -> None:
         available = self.totals.available
         if amount > available:
@@ -212,10 +252,12 @@ class BudgetLine(Aggregate):
             )
 
     def allocate(self, amount: int, *, initial: bool, **meta: Any) -> None:
+        self._refuse_duplicate(self.Allocated, amount, None, meta)
         self.trigger_event(self.Allocated, amount=amount, initial=initial, **meta)
 
     def reduce(self, amount: int, **meta: Any) -> None:
         self._require_available(amount, "a reduction")
+        self._refuse_duplicate(self.Reduced, amount, None, meta)
         self.trigger_event(self.Reduced, amount=amount, **meta)
 
     def claw_back(self, amount: int, *, from_carryover: bool = False, **meta: Any) -> None:
@@ -227,6 +269,7 @@ class BudgetLine(Aggregate):
                     f"a clawback of {yuan_str(amount)} yuan of last year's carryover exceeds what "
                     f"is left of it on {self.label}: {yuan_str(unspent)} yuan"
                 )
+        self._refuse_duplicate(self.ClawedBack, amount, None, meta)
         self.trigger_event(self.ClawedBack, amount=amount, from_carryover=from_carryover, **meta)
 
     def carry_over(self, *, to_year: int, to_line: str, **meta: Any) -> int:
@@ -266,6 +309,7 @@ class BudgetLine(Aggregate):
                 "from project lines"
             )
         self._require_available(amount, "a transfer")
+        self._refuse_duplicate(self.TransferredToEnterprise, amount, payee, meta)
         self.trigger_event(
             self.TransferredToEnterprise,
             amount=amount,
@@ -311,6 +355,7 @@ class BudgetLine(Aggregate):
                 "a procurement payment needs both its category and the supplier size"
             )
         self._require_available(amount, "a payment")
+        self._refuse_duplicate(self.Disbursed, amount, payee, meta)
         self.trigger_event(
             self.Disbursed,
             amount=amount,
@@ -349,6 +394,8 @@ class BudgetLine(Aggregate):
             three_public=getattr(original, "three_public", None),
             procurement_category=getattr(original, "procurement_category", None),
             supplier_size=getattr(original, "supplier_size", None),
+            payee=getattr(original, "payee", None),
+            reversed_document_no=original.document_no,
             reason=reason,
             **meta,
         )
@@ -369,6 +416,8 @@ class BudgetLine(Aggregate):
             economic_code=economic_code,
             from_carryover=from_carryover,
         )
+        key = posting_key(kind, event.document_no, getattr(event, "payee", None), event.amount)
+        self.posting_keys[key] = self.posting_keys.get(key, 0) + 1
 
     def _reverse(self, event: BudgetLine.EntryReversed) -> None:
         self.totals.apply(
@@ -379,3 +428,11 @@ class BudgetLine(Aggregate):
             from_carryover=event.from_carryover,
         )
         self.reversed_versions.add(event.reverses_version)
+        document_no = getattr(event, "reversed_document_no", None)
+        if document_no is not None:
+            key = posting_key(event.reversed_kind, document_no, event.payee, event.amount)
+            left = self.posting_keys.get(key, 0) - 1
+            if left > 0:
+                self.posting_keys[key] = left
+            else:
+                self.posting_keys.pop(key, None)

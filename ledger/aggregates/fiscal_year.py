@@ -60,10 +60,30 @@ class FiscalYear(Aggregate):
 
         policy: dict[str, Any]
         """The closing policy in force, as applied (for the audit trail)."""
+        before_year_end: str | None
+        """Why the year was closed before its 31 December (None if it was not)."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = YearStatus.CLOSING
             aggregate.policy = dict(self.policy)
+
+    class ClosingResumed(PostedEvent):
+        """An admin let a stuck close go on: its next run takes fresh step ids."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.close_attempt += 1
+
+    class ClosingAbandoned(PostedEvent):
+        """An admin gave up a close that could not finish: the year is open again (lines
+        the close had settled stay settled, as after a reopening)."""
+
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.status = YearStatus.OPEN
+            aggregate.close_attempt += 1
 
     class Closed(PostedEvent):
         """The year is locked. Only adjustments (closer role, stated reason) until
@@ -92,6 +112,9 @@ class FiscalYear(Aggregate):
         self.policy: dict[str, Any] = {}
         self.adjustment_until: date | None = None
         self.reopen_count = 0
+        self.close_attempt = 0
+        """Bumped when a stuck close is resumed or abandoned: each run of the close names
+        its steps by (reopen count, close attempt), so a new run never meets old ids."""
         self.prior_year_figures: dict[str, Any] | None = None
         self.three_public_budget: dict[str, int] = {}
         self.facts: dict[str, Any] = {}
@@ -117,10 +140,25 @@ class FiscalYear(Aggregate):
     def label(self) -> str:
         return f"fiscal year {self.year} of unit {self.unit_code}"
 
-    def start_closing(self, policy: dict[str, Any], **meta: Any) -> None:
+    @property
+    def close_run(self) -> str:
+        """The name of the current run of the close (part of its step ids)."""
+        return f"{self.year}/{self.reopen_count}/{self.close_attempt}"
+
+    def start_closing(
+        self, policy: dict[str, Any], *, before_year_end: str | None, **meta: Any
+    ) -> None:
         if self.status is not YearStatus.OPEN:
             raise YearClosed(f"{self.label} is {self.status.value}; its close has already begun")
-        self.trigger_event(self.ClosingStarted, policy=policy, **meta)
+        self.trigger_event(
+            self.ClosingStarted, policy=policy, before_year_end=before_year_end, **meta
+        )
+
+    def resume_closing(self, *, reason: str, **meta: Any) -> None:
+        self.trigger_event(self.ClosingResumed, reason=reason, **meta)
+
+    def abandon_closing(self, *, reason: str, **meta: Any) -> None:
+        self.trigger_event(self.ClosingAbandoned, reason=reason, **meta)
 
     def close(self, *, adjustment_until: date, **meta: Any) -> None:
         if self.status is not YearStatus.CLOSING:

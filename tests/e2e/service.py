@@ -26,9 +26,11 @@ class Service:
         self.log = (workdir / "service.log").open("w")
         self.process: subprocess.Popen[bytes] | None = None
 
-    def token(self, identity: str, role: str) -> str:
+    def token(self, identity: str, role: str, *units: str) -> str:
+        """A token (clerks and closers need the units they work for)."""
+        scope = [arg for unit in units for arg in ("--unit", unit)]
         done = subprocess.run(
-            [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role],
+            [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role, *scope],
             env=self.env,
             capture_output=True,
             text=True,

@@ -350,7 +350,7 @@ def test_tokens_are_managed_by_an_admin_and_never_shown_again(cli: Cli) -> None:
     refused = cli("tokens", "create", "--identity", "王芳", "--token-role", "clerk", ok=False)
     assert "rejected (forbidden)" in refused.stderr
     cli.env["FUNDFLOW_ROLE"] = "admin"
-    token = cli("tokens", "create", "--identity", "王芳", "--token-role", "clerk").stdout.strip()
+    token = cli("tokens", "create", "--identity", "王芳", "--token-role", "auditor").stdout.strip()
     assert token.startswith("ff_")
     token_id = token.split("_")[1]
     listed = cli("tokens", "list").stdout
@@ -410,7 +410,7 @@ def test_audit_verify_names_a_tampered_event(cli: Cli) -> None:
     import sqlite3
 
     cli("demo")
-    assert "the chain holds: 678 events verified" in cli("audit", "verify").stdout
+    assert "the chain holds: 679 events verified" in cli("audit", "verify").stdout
     conn = sqlite3.connect(cli.workdir / "data" / "fundflow.sqlite3")
     with conn:
         conn.execute(

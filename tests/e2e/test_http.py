@@ -99,7 +99,7 @@ def test_32_clerks_spend_one_line_down_past_zero(service: Service) -> None:
         initial=True,
         document_no="昌市财预〔2024〕1号",
     )
-    clerk = {"Authorization": f"Bearer {service.token('clerk', 'clerk')}"}
+    clerk = {"Authorization": f"Bearer {service.token('clerk', 'clerk', 'U32')}"}
     outcomes: list[tuple[str, int]] = []
     lock = threading.Lock()
 

@@ -17,7 +17,9 @@ from commands.cli import seed_path
 from commands.handlers import CommandHandler
 from commands.importer import import_file
 from commands.models import parse_command
+from ledger.aggregates import Unit
 from ledger.application import Ledger
+from ledger.errors import InvalidInput, UnknownUnit
 from ledger.roles import Role
 from ledger.settings import Settings
 from ledger.tokens import new_token
@@ -27,7 +29,16 @@ ROLES = [None, Role.AUDITOR, Role.CLERK, Role.CLOSER, Role.ADMIN]
 RANK = {None: -1, Role.AUDITOR: 0, Role.CLERK: 1, Role.CLOSER: 2, Role.ADMIN: 3}
 
 
-def issue(ledger: Ledger, identity: str, role: Role, clearance: bool = False) -> str:
+def issue(
+    ledger: Ledger,
+    identity: str,
+    role: Role,
+    clearance: bool = False,
+    units: list[str] | None = None,
+) -> str:
+    """A token; clerks and closers belong to the scenario's unit unless told otherwise."""
+    if units is None:
+        units = [UNIT] if role in (Role.CLERK, Role.CLOSER) else []
     made = new_token()
     CommandHandler(ledger).handle(
         parse_command(
@@ -40,6 +51,7 @@ def issue(ledger: Ledger, identity: str, role: Role, clearance: bool = False) ->
                 "identity": identity,
                 "role": role.value,
                 "clearance": clearance,
+                "units": units,
                 "salt": made.salt,
                 "digest": made.digest,
             }
@@ -68,7 +80,13 @@ def auth(tokens: dict[Any, str], role: Any, key: str | None = None) -> dict[str,
 
 
 #: The specification the matrix checks: who may call what.
-ADMIN_PATHS = {"/v1/units", "/v1/units/{unit}/years", "/v1/units/{unit}/years/{year}/reopen"}
+ADMIN_PATHS = {
+    "/v1/units",
+    "/v1/units/{unit}/years",
+    "/v1/units/{unit}/years/{year}/reopen",
+    "/v1/units/{unit}/years/{year}/close/resume",
+    "/v1/units/{unit}/years/{year}/close/abandon",
+}
 CLOSER_PATHS = {"/v1/units/{unit}/years/{year}/close"}
 
 
@@ -116,6 +134,63 @@ def test_role_matrix(api: tuple[TestClient, dict[Any, str]]) -> None:
                     assert response.status_code < 500, (method, path, role, response.text)
                 checked += 1
     assert checked >= 100
+
+
+def test_role_scope_matrix(api: tuple[TestClient, dict[Any, str]], ledger: Ledger) -> None:
+    """Every endpoint about a unit, every role, in and out of the token's units: a token
+    scoped to U1 is refused 403 out_of_scope in U2 — also for a unit that does not exist —
+    whatever its role allows; all-units tokens (auditor, admin) pass the scope check."""
+    client, _ = api
+    Scenario(ledger).given(
+        cmd("register_unit", code="U2", name="第二局"),
+        cmd("open_fiscal_year", unit="U2", year=YEAR),
+    )
+    scoped = {role: issue(ledger, f"u1-{role.value}", role, units=[UNIT]) for role in Role}
+    everywhere = {r: issue(ledger, f"all-{r.value}", r) for r in (Role.AUDITOR, Role.ADMIN)}
+    routes = [r for r in client.app.routes if isinstance(r, APIRoute) and "{unit}" in r.path]  # type: ignore[attr-defined]
+    checked = 0
+    for route in routes:
+        needed = needed_role(route)
+        assert needed is not None
+        for other in ("U2", "第二局", "NO-SUCH-UNIT"):
+            path = route.path.format(unit=other, year=YEAR, line="L1")
+            for method in route.methods:
+                for role, token in scoped.items():
+                    if RANK[role] < RANK[needed]:
+                        continue
+                    response = client.request(
+                        method,
+                        path,
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "s-1"},
+                        json={} if method == "POST" else None,
+                    )
+                    assert response.status_code == 403, (method, path, role, response.text)
+                    assert response.json()["code"] == "out_of_scope", (method, path, role)
+                    if other != "U2":  # the refusal does not tell a name's code
+                        assert "U2" not in response.text, (method, path, role)
+                    checked += 1
+                for role, token in everywhere.items():
+                    response = client.request(
+                        method,
+                        path,
+                        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "s-2"},
+                        json={} if method == "POST" else None,
+                    )
+                    if RANK[role] >= RANK[needed]:
+                        assert response.status_code != 403, (method, path, role, response.text)
+                    checked += 1
+    assert checked >= 100
+
+
+def test_a_clerk_or_closer_token_names_its_units(ledger: Ledger) -> None:
+    Scenario(ledger).given(*setup_commands())
+    for role in (Role.CLERK, Role.CLOSER):
+        with pytest.raises(InvalidInput, match="name at least one"):
+            issue(ledger, "nobody", role, units=[])
+    with pytest.raises(UnknownUnit):
+        issue(ledger, "typo", Role.CLERK, units=["U-TYPO"])
+    # a unit may be named by its full name; the token keeps its code
+    issue(ledger, "by-name", Role.CLERK, units=[ledger.find(Unit, Unit.id_for(UNIT)).name])  # type: ignore[union-attr]
 
 
 def test_retries_are_idempotent_and_post_as_the_token_identity(

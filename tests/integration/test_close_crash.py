@@ -84,7 +84,8 @@ def assert_closed_exactly_once(url: str) -> None:
             e
             for _, e in ledger.read_events()
             if isinstance(e, CommandRecord.Recorded)
-            and e.command_id.startswith(f"close/{UNIT}/2023/")
+            and (e.namespace, e.scope) == ("system", UNIT)
+            and e.command_id.startswith("close/2023/")
         ]
         assert len(records) == STEPS  # each step recorded once
         assert books.balances_by_account_kind()["transit"] == 0

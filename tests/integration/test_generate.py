@@ -25,7 +25,7 @@ def test_the_same_arguments_write_the_same_history() -> None:
 def test_a_generated_history_imports_and_balances(ledger: Ledger, tmp_path: Path) -> None:
     path = tmp_path / "history.jsonl"
     path.write_text("\n".join(generate(3, 6, 80, 2024, 1)) + "\n", encoding="utf-8")
-    outcome = import_file(CommandHandler(ledger), path, batch_size=250)
+    outcome = import_file(CommandHandler(ledger), path, batch_size=250, close_steps=True)
     assert outcome.ok, (outcome.failed_line, outcome.error)
     books = books_of(ledger)
     assert len(books.units) == 3 and len(books.lines) == 18
@@ -42,14 +42,14 @@ def test_one_transaction_of_thousands_of_events(ledger: Ledger, tmp_path: Path) 
     more than about a thousand; fundflow's stores them in a fixed number of statements)."""
     path = tmp_path / "big.jsonl"
     path.write_text("\n".join(generate(1, 4, 2500, 2024, 3)) + "\n", encoding="utf-8")
-    outcome = import_file(CommandHandler(ledger), path, batch_size=10_000)
+    outcome = import_file(CommandHandler(ledger), path, batch_size=10_000, close_steps=True)
     assert outcome.ok and ledger.position() > 5000
 
 
 def test_several_years_close_carry_over_and_balance(ledger: Ledger, tmp_path: Path) -> None:
     path = tmp_path / "years.jsonl"
     path.write_text("\n".join(generate(2, 6, 60, 2023, 5, years=3)) + "\n", encoding="utf-8")
-    outcome = import_file(CommandHandler(ledger), path, batch_size=500)
+    outcome = import_file(CommandHandler(ledger), path, batch_size=500, close_steps=True)
     assert outcome.ok, (outcome.failed_line, outcome.error)
     books = books_of(ledger)
     assert {y for (_, y) in books.years} == {2023, 2024, 2025}
@@ -68,7 +68,7 @@ def test_long_lines_are_rebuilt_from_snapshots(ledger: Ledger, tmp_path: Path) -
     snapshot to the same state as from its first event."""
     path = tmp_path / "hot.jsonl"
     path.write_text("\n".join(generate(1, 3, 1600, 2024, 4)) + "\n", encoding="utf-8")
-    assert import_file(CommandHandler(ledger), path, batch_size=700).ok
+    assert import_file(CommandHandler(ledger), path, batch_size=700, close_steps=True).ok
     hot = BudgetLine.id_for("U00000", 2024, "JB-U00000-RY")
     snapshots = list(ledger.snapshots.get(hot)) if ledger.snapshots else []
     assert len(snapshots) >= 1

@@ -71,7 +71,7 @@ def test_concurrent_submitters_each_get_their_own_outcome(
     assert line is not None and line.totals.available == 100
     # each applied command was stored once with its record; no refused one left a trace
     for n, outcome in outcomes.items():
-        stored = ledger.find(CommandRecord, CommandRecord.id_for(f"pay-{n}"))
+        stored = ledger.find(CommandRecord, CommandRecord.id_for("client", UNIT, f"pay-{n}"))
         assert (stored is not None) == isinstance(outcome, CommandResult)
 
 

@@ -25,7 +25,7 @@ from ledger.errors import LedgerError, UnknownCode
 from ledger.settings import Settings
 from ledger.tokens import new_token
 from tests.e2e.test_http import ROUTES, as_request
-from tests.scenario import Scenario, cmd, setup_commands
+from tests.scenario import UNIT, Scenario, cmd, setup_commands
 
 FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
 GOOD = {
@@ -153,6 +153,7 @@ def client(books: Scenario, database_url: str) -> tuple[TestClient, str]:
                 "token_id": made.token_id,
                 "identity": "clerk",
                 "role": "clerk",
+                "units": [UNIT],
                 "salt": made.salt,
                 "digest": made.digest,
             }

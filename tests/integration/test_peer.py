@@ -18,7 +18,7 @@ def test_beancount_and_the_ledger_agree_on_every_line(
 ) -> None:
     history = tmp_path / "history.jsonl"
     history.write_text("\n".join(generate(2, 6, 200, 2023, 3, years=2)) + "\n", encoding="utf-8")
-    assert import_file(CommandHandler(memory_ledger), history, batch_size=500).ok
+    assert import_file(CommandHandler(memory_ledger), history, batch_size=500, close_steps=True).ok
     journal = tmp_path / "history.beancount"
     write_journal(history, journal)
     theirs = balances(journal)

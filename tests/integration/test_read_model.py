@@ -72,7 +72,7 @@ def test_one_units_reports_read_only_its_documents(
     history = tmp_path / "history.jsonl"
     history.write_text("\n".join(generate(3, 5, 40, 2023, 2, years=2)) + "\n", encoding="utf-8")
     handler = CommandHandler(ledger)
-    assert import_file(handler, history, batch_size=500).ok
+    assert import_file(handler, history, batch_size=500, close_steps=True).ok
     store = ReadModelStore(database_url)
     catch_up(ledger, store)
     # more postings after the read model's position: the tail of one unit is added

@@ -25,7 +25,7 @@ def test_every_kind_of_event_round_trips_and_reads_the_same_with_either_codec(
     history.write_text("\n".join(generate(2, 8, 120, 2024, 7)) + "\n", encoding="utf-8")
     handler = CommandHandler(memory_ledger)
     assert import_file(handler, seed_path()).ok
-    assert import_file(handler, history, batch_size=100).ok
+    assert import_file(handler, history, batch_size=100, close_steps=True).ok
     close_year(
         memory_ledger,
         "memory://",
