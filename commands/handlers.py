@@ -205,9 +205,7 @@ class CommandHandler:
                     reason=str(error),
                 )
                 raise
-            result, record = self._applied(
-                command, fingerprint, aggregates, message, line, system
-            )
+            result, record = self._applied(command, fingerprint, aggregates, message, line, system)
             try:
                 self.ledger.save(*aggregates, record)
             except IntegrityError:
