@@ -34,6 +34,7 @@ from ledger.errors import (
 from ledger.events import business_id, encode_key
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
+from tests.e2e.test_cli import Cli
 from tests.integration.test_api import issue
 from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
 
@@ -266,3 +267,36 @@ def test_a_store_of_the_earlier_id_scheme_is_refused(database_url: str) -> None:
     ledger.close()
     with pytest.raises(StoreFormatError, match="earlier fundflow"):
         build_ledger(Settings(database_url=database_url))
+
+
+def test_the_cli_resumes_or_abandons_a_stuck_close(
+    books: Scenario, database_url: str, tmp_path: Any
+) -> None:
+    _plant(books.ledger, "line/G1")
+    cli = Cli(tmp_path, database_url)
+    close = ["close-year", "--unit", UNIT, "--year", str(YEAR)]
+    stuck = cli(*close, "--role", "closer", ok=False)
+    assert "rejected (close_blocked)" in stuck.stderr and "--resume" in stuck.stderr
+    assert "need --reason" in cli(*close, "--resume", "--role", "admin", ok=False).stderr
+    assert "rejected (forbidden)" in cli(*close, "--abandon", "--reason", "x",
+                                         "--role", "closer", ok=False).stderr  # fmt: skip
+    abandoned = cli(*close, "--abandon", "--reason", "步骤冲突，放弃", "--role", "admin")
+    assert "abandoned" in abandoned.stdout
+    assert _status(books.ledger) is YearStatus.OPEN
+    cli(*close, "--role", "closer")
+    assert _status(books.ledger) is YearStatus.CLOSED
+
+
+def test_http_closes_before_year_end_only_with_a_reason(books: Scenario, database_url: str) -> None:
+    closer = issue(books.ledger, "closer", Role.CLOSER)
+    app = create_app(Settings(database_url=database_url), ledger=books.ledger)
+    url = f"/v1/units/{UNIT}/years/{YEAR + 4}/close"  # a year that has not ended yet
+    books.given(cmd("open_fiscal_year", unit=UNIT, year=YEAR + 4))
+    headers = {"Authorization": f"Bearer {closer}"}
+    with TestClient(app) as client:
+        refused = client.post(url, headers=headers)
+        if date.today() < date(YEAR + 4, 12, 31):
+            assert refused.status_code == 409 and refused.json()["code"] == "close_blocked"
+            assert "before-year-end" in refused.json()["detail"]
+        closed = client.post(url, headers=headers, json={"before_year_end": "机构改革提前结账"})
+        assert closed.status_code == 200, closed.text
