@@ -109,6 +109,23 @@ class CommandResult(BaseModel):
     line: str | None = None
     available: str | None = None
     """Yuan available on the line right after the command (for line commands)."""
+    classified: bool = False
+    """The command is about a classified (涉密) project or one of its lines: see
+    :meth:`shown_to`."""
+
+    def shown_to(self, clearance: bool) -> CommandResult:
+        """The result as a caller may read it: without clearance, a result about a
+        classified line names no line, no payee and no balance."""
+        if clearance or not self.classified:
+            return self
+        return self.model_copy(
+            update={
+                "message": f"{self.command_type} applied on a classified (涉密) line; "
+                "its details need clearance",
+                "line": None,
+                "available": None,
+            }
+        )
 
 
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
@@ -179,12 +196,16 @@ class CommandHandler:
             try:
                 aggregates, message, line = self._deciders[type(command)](command)
             except Exception as error:
+                if isinstance(error, LedgerError):
+                    self._redact(command, error)
                 log.info(
                     "command_rejected",
                     command_id=command.command_id,
                     command=command.type,
                     error=getattr(error, "code", type(error).__name__),
-                    reason=str(error),
+                    reason=error.message_for(False)
+                    if isinstance(error, LedgerError)
+                    else type(error).__name__,
                 )
                 raise
             result, record = self._applied(command, fingerprint, aggregates, message, line)
@@ -196,11 +217,12 @@ class CommandHandler:
                 # a short random pause so that contenders do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**_attempt)))
                 continue
+            result.classified = self._classified(command)
             log.info(
                 "command_applied",
                 command_id=command.command_id,
                 command=command.type,
-                line=result.line,
+                line=None if result.classified else result.line,
                 events=len(result.events),
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -320,9 +342,11 @@ class CommandHandler:
                     continue
                 aggregates, message, line = self._deciders[type(command)](command)
             except LedgerError as error:
+                self._redact(command, error)
                 outcome.error, outcome.failed_index = error, index
                 break
             result, record = self._applied(command, fingerprint, aggregates, message, line)
+            result.classified = self._classified(command)
             for aggregate in [*aggregates, record]:
                 working[aggregate.id] = aggregate
             outcome.results.append(result)
@@ -348,7 +372,41 @@ class CommandHandler:
             )
         original = CommandResult.model_validate(record.result)
         log.info("command_already_applied", command_id=command.command_id, command=command.type)
-        return original.model_copy(update={"status": "already_applied"})
+        return original.model_copy(
+            update={"status": "already_applied", "classified": self._classified(command)}
+        )
+
+    # --- classified (涉密) projects --------------------------------------------------
+
+    def _classified(self, command: Command) -> bool:
+        """Whether ``command`` is about a classified project or one of its lines."""
+        unit = getattr(command, "unit", None)
+        project: str | None = None
+        if isinstance(command, RegisterProject):
+            if command.classified:
+                return True
+            project = command.code
+        elif isinstance(command, OpenBudgetLine):
+            project = command.project
+        elif isinstance(command, LineCommand):
+            line = self._find(
+                BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
+            )
+            project = None if line is None else line.project_code
+        if unit is None or project is None:
+            return False
+        found = self._find(Project, Project.id_for(unit, project))
+        return found is not None and found.classified
+
+    def _redact(self, command: Command, error: LedgerError) -> None:
+        """Give an error about a classified line or project its redacted twin: the same
+        code, a message that names no line, title or balance (see ledger.errors)."""
+        if error.redacted is None and self._classified(command):
+            what = "line" if isinstance(command, LineCommand) else "project"
+            error.redacted = (
+                f"the {command.type.replace('_', ' ')} was refused ({error.code}) on a "
+                f"classified (涉密) {what}; its details need clearance"
+            )
 
     # --- look-ups that raise clerk-readable errors -----------------------------
 

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     user: str = Field(default="clerk", description="Identity the CLI posts as (FUNDFLOW_USER).")
     role: Role = Field(default=Role.CLERK, description="Role the CLI acts in (FUNDFLOW_ROLE).")
+    clearance: bool = Field(
+        default=False,
+        description="The CLI shows classified (涉密) projects in detail (FUNDFLOW_CLEARANCE); "
+        "by default it shows them as published: counted, aggregated, unnamed.",
+    )
     max_request_bytes: int = Field(
         default=64 * 1024, description="Largest request body the service accepts."
     )
