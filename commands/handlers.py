@@ -128,6 +128,14 @@ class CommandResult(BaseModel):
         )
 
 
+def _logged_id(command: Command, classified: bool) -> str:
+    """The command id for the log; for a classified (涉密) command, which may be named
+    after its document number, the id of its command record instead."""
+    if classified:
+        return f"record:{CommandRecord.id_for(command.command_id)}"
+    return command.command_id
+
+
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
 A = TypeVar("A", bound=Aggregate)
 
@@ -200,7 +208,7 @@ class CommandHandler:
                     self._redact(command, error)
                 log.info(
                     "command_rejected",
-                    command_id=command.command_id,
+                    command_id=_logged_id(command, getattr(error, "redacted", None) is not None),
                     command=command.type,
                     error=getattr(error, "code", type(error).__name__),
                     reason=error.message_for(False)
@@ -220,7 +228,7 @@ class CommandHandler:
             result.classified = self._classified(command)
             log.info(
                 "command_applied",
-                command_id=command.command_id,
+                command_id=_logged_id(command, result.classified),
                 command=command.type,
                 line=None if result.classified else result.line,
                 events=len(result.events),
@@ -371,10 +379,13 @@ class CommandHandler:
                 f"{record.command_type} command; use a new command id for a new posting"
             )
         original = CommandResult.model_validate(record.result)
-        log.info("command_already_applied", command_id=command.command_id, command=command.type)
-        return original.model_copy(
-            update={"status": "already_applied", "classified": self._classified(command)}
+        classified = self._classified(command)
+        log.info(
+            "command_already_applied",
+            command_id=_logged_id(command, classified),
+            command=command.type,
         )
+        return original.model_copy(update={"status": "already_applied", "classified": classified})
 
     # --- classified (涉密) projects --------------------------------------------------
 
