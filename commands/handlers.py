@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import structlog
 from eventsourcing.domain import Aggregate
@@ -128,6 +129,11 @@ class CommandResult(BaseModel):
         )
 
 
+#: Per ledger, whether each project looked up is classified (a registered project's
+#: classification never changes), so that a posting does not look its project up again.
+_CLASSIFIED: WeakKeyDictionary[Ledger, dict[UUID, bool]] = WeakKeyDictionary()
+
+
 def _logged_id(command: Command, classified: bool) -> str:
     """The command id for the log; for a classified (涉密) command, which may be named
     after its document number, the id of its command record instead."""
@@ -225,7 +231,7 @@ class CommandHandler:
                 # a short random pause so that contenders do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**_attempt)))
                 continue
-            result.classified = self._classified(command)
+            result.classified = self._classified(command, line)
             log.info(
                 "command_applied",
                 command_id=_logged_id(command, result.classified),
@@ -354,7 +360,7 @@ class CommandHandler:
                 outcome.error, outcome.failed_index = error, index
                 break
             result, record = self._applied(command, fingerprint, aggregates, message, line)
-            result.classified = self._classified(command)
+            result.classified = self._classified(command, line)
             for aggregate in [*aggregates, record]:
                 working[aggregate.id] = aggregate
             outcome.results.append(result)
@@ -389,8 +395,9 @@ class CommandHandler:
 
     # --- classified (涉密) projects --------------------------------------------------
 
-    def _classified(self, command: Command) -> bool:
-        """Whether ``command`` is about a classified project or one of its lines."""
+    def _classified(self, command: Command, line: BudgetLine | None = None) -> bool:
+        """Whether ``command`` is about a classified project or one of its lines (``line``:
+        the command's line, when the caller has it at hand)."""
         unit = getattr(command, "unit", None)
         project: str | None = None
         if isinstance(command, RegisterProject):
@@ -400,14 +407,23 @@ class CommandHandler:
         elif isinstance(command, OpenBudgetLine):
             project = command.project
         elif isinstance(command, LineCommand):
-            line = self._find(
-                BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
-            )
+            if line is None:
+                line = self._find(
+                    BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
+                )
             project = None if line is None else line.project_code
         if unit is None or project is None:
             return False
-        found = self._find(Project, Project.id_for(unit, project))
-        return found is not None and found.classified
+        known = _CLASSIFIED.setdefault(self.ledger, {})
+        project_id = Project.id_for(unit, project)
+        if project_id not in known:
+            found = self._find(Project, project_id)
+            if found is None:
+                return False
+            if found.pending_events:  # registered in this batch, not stored yet
+                return bool(found.classified)
+            known[project_id] = bool(found.classified)  # never changes once registered
+        return known[project_id]
 
     def _redact(self, command: Command, error: LedgerError) -> None:
         """Give an error about a classified line or project its redacted twin: the same
