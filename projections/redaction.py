@@ -96,4 +96,4 @@ class Redaction:
         if (project is not None and self.is_classified(unit_code, project)) or any(
             self.hides_line(line) for line in lines
         ):
-            raise Forbidden(f"the trail of a classified (涉密) line or project: {NEEDS_CLEARANCE}")
+            raise Forbidden("the trail of a classified (涉密) line or project needs clearance")

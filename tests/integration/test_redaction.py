@@ -244,10 +244,16 @@ def test_http_never_shows_classified_detail_without_clearance(
                 key = {"Idempotency-Key": f"cleared-{role.value}-{n}"}
                 seen_with_clearance.append(call(client, token, "POST", url, json=payload,
                                                 headers=key))  # fmt: skip
+        # the year-end close by a closer without clearance, last (it changes the books)
+        clean(call(client, plain[Role.CLOSER], "POST", f"{base}/close"), "close")
+        clean(call(client, plain[Role.AUDITOR], "GET", f"{base}/check"), "check after the close")
     for entry in logs:
         clean(json.dumps(entry, ensure_ascii=False, default=str), f"log line {entry}")
+    assert any(e["event"] == "command_applied" and e["command"] == "close_line" for e in logs)
     posted = [e for e in logs if e["event"] == "request" and e["method"] == "POST"]
-    assert posted and all("/lines/{line}/" in e["path"] for e in posted)
+    assert posted and all(
+        "/lines/{line}/" in e["path"] or e["path"].endswith("/close") for e in posted
+    )
     everything = "\n".join(seen_with_clearance)
     assert [m for m in MARKERS if m not in everything] == []
 
