@@ -275,6 +275,7 @@ def authenticate(
     actor = Actor(token.identity, Role(token.role), units=units, clearance=token.clearance)
     caller = Caller(actor, token.clearance)
     request.state.identity = token.identity
+    request.state.clearance = token.clearance  # errors are shown as the caller may read them
     return caller
 
 
@@ -447,7 +448,7 @@ def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
         request.state.outcome = result.status
         replayed = result.status == "already_applied"
         return JSONResponse(
-            result.model_dump(mode="json"),
+            result.shown_to(caller.clearance).model_dump(mode="json"),
             status_code=200 if replayed else 201,
             headers={"Idempotent-Replayed": "true" if replayed else "false"},
         )
@@ -640,7 +641,7 @@ def _add_report_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
         unit = in_scope(request, caller, unit)
-        checks = check_year(books_of(_ledger(request)), unit, year)
+        checks = check_year(books_of(_ledger(request)), unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
             "year": year,
@@ -659,23 +660,23 @@ def _add_audit_routes(app: FastAPI) -> None:
         line: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         project: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         enterprise: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+        document_no: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     ) -> list[dict[str, Any]]:
-        """Every event touching one line (``year`` and ``line``), one project or one payee."""
+        """Every event touching one line (``year`` and ``line``), one project, one payee,
+        or the line entries under one document number; classified (涉密) ones only with
+        clearance."""
         unit = in_scope(request, caller, unit)
         ledger = _ledger(request)
-        books = books_of(ledger)
-        if project is not None and not caller.clearance:
-            known = books.projects.get((books.unit(unit).code, project))
-            if known is not None and known.classified:
-                raise Forbidden("the trail of a classified project needs clearance")
         return audit_trail(
             ledger.read_events(),
-            books,
+            books_of(ledger),
             unit=unit,
             year=year,
             line=line,
             project=project,
             enterprise=enterprise,
+            document_no=document_no,
+            clearance=caller.clearance,
         )
 
 
@@ -713,7 +714,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, error: LedgerError) -> Response:
         request.state.outcome = error.code
-        return from_error(error)
+        return from_error(error, clearance=getattr(request.state, "clearance", False))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
@@ -794,11 +795,13 @@ def _install_access_log(app: FastAPI) -> None:
 
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: A line code in a path may be classified (涉密): the access log names ``{line}`` instead.
+LINE_IN_PATH = re.compile(r"(/lines/)[^/]+")
 
 
 class AccessLog:
-    """One JSON log line per request (never the token), and an ``X-Request-ID`` on every
-    response. Plain ASGI: no extra task or stream per request."""
+    """One JSON log line per request (never the token, never a line code), and an
+    ``X-Request-ID`` on every response. Plain ASGI: no extra task or stream per request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -852,7 +855,7 @@ class AccessLog:
                 "request",
                 request_id=request_id,
                 method=scope["method"],
-                path=scope["path"],
+                path=LINE_IN_PATH.sub(r"\1{line}", scope["path"]),
                 status=status,
                 identity=state.get("identity"),
                 command=state.get("command"),

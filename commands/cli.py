@@ -35,7 +35,7 @@ from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
 from ledger.tokens import new_token
-from projections.audit_trail import audit_trail
+from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
@@ -119,8 +119,8 @@ def _date(text: str | None, option: str) -> date | None:
         ) from None
 
 
-def _fail(error: LedgerError) -> typer.Exit:
-    typer.echo(f"rejected ({error.code}): {error.message}", err=True)
+def _fail(error: LedgerError, clearance: bool = False) -> typer.Exit:
+    typer.echo(f"rejected ({error.code}): {error.message_for(clearance)}", err=True)
     return typer.Exit(1)
 
 
@@ -138,9 +138,9 @@ def _run(database_url: str | None, data: dict[str, Any], role: Role | None = Non
     try:
         command: AnyCommand = parse_command(data)
         actor = _actor(settings, ledger, role, command.posted_by)
-        return CommandHandler(ledger, actor=actor).handle(command)
+        return CommandHandler(ledger, actor=actor).handle(command).shown_to(settings.clearance)
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, settings.clearance) from None
     finally:
         ledger.close()
 
@@ -169,6 +169,14 @@ PositionOption = Annotated[
     int | None,
     typer.Option("--as-of-position", help="Log position: what the books said at that moment."),
 ]
+ClearanceOption = Annotated[
+    bool,
+    typer.Option(
+        "--clearance",
+        help="Show classified (涉密) projects in detail (or FUNDFLOW_CLEARANCE=1); by default "
+        "they are shown as published: counted, aggregated, unnamed.",
+    ),
+]
 
 
 def _report(
@@ -180,8 +188,10 @@ def _report(
     title: str,
     as_of: str | None = None,
     as_of_position: int | None = None,
+    clearance: bool = False,
 ) -> None:
     settings = _settings(database_url)
+    clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
         as_of_date = _date(as_of, "--as-of")
@@ -193,9 +203,9 @@ def _report(
             as_of_date=as_of_date,
             unit=unit,
         )
-        report = builder(books, unit, year)
+        report = builder(books, unit, year, clearance=clearance)
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, clearance) from None
     finally:
         ledger.close()
     _emit(report, fmt, f"{report['unit']} {year}年 {title}")
@@ -208,10 +218,13 @@ def report_final_accounts(
     fmt: FormatOption = "table",
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """The year-end accounts (部门决算), sections as the published report."""
-    _report(final_accounts, database_url, unit, year, fmt, "部门决算", as_of, as_of_position)
+    _report(
+        final_accounts, database_url, unit, year, fmt, "部门决算", as_of, as_of_position, clearance
+    )
 
 
 @report_app.command("execution")
@@ -221,10 +234,21 @@ def report_execution(
     fmt: FormatOption = "table",
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Execution per project and per budget line, with the funds score."""
-    _report(execution_report, database_url, unit, year, fmt, "预算执行", as_of, as_of_position)
+    _report(
+        execution_report,
+        database_url,
+        unit,
+        year,
+        fmt,
+        "预算执行",
+        as_of,
+        as_of_position,
+        clearance,
+    )
 
 
 @report_app.command("balances")
@@ -234,10 +258,21 @@ def report_balances(
     fmt: FormatOption = "table",
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Carryover balances (结转和结余) per budget line."""
-    _report(balances_report, database_url, unit, year, fmt, "结转和结余", as_of, as_of_position)
+    _report(
+        balances_report,
+        database_url,
+        unit,
+        year,
+        fmt,
+        "结转和结余",
+        as_of,
+        as_of_position,
+        clearance,
+    )
 
 
 # --- import and demo ----------------------------------------------------------
@@ -256,10 +291,11 @@ def _import(
     actor: Actor = SYSTEM,
     batch: int = 1000,
     close_steps: bool = False,
+    clearance: bool = False,
 ) -> None:
     def show(number: int, result: CommandResult) -> None:
         if not quiet:
-            typer.echo(f"line {number}: {result.status}: {result.message}")
+            typer.echo(f"line {number}: {result.status}: {result.shown_to(clearance).message}")
 
     outcome = import_file(
         CommandHandler(ledger, actor=actor),
@@ -276,7 +312,7 @@ def _import(
     if outcome.error is not None:
         typer.echo(
             f"line {outcome.failed_line} rejected ({outcome.error.code}): "
-            f"{outcome.error.message}. Nothing of that line was written.",
+            f"{outcome.error.message_for(clearance)}. Nothing of that line was written.",
             err=True,
         )
         raise typer.Exit(1)
@@ -304,6 +340,7 @@ def import_command(
         ),
     ] = False,
     role: RoleOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Post every command of a JSON Lines file; stop at the first rejected line (the lines
@@ -318,6 +355,7 @@ def import_command(
             actor=_actor(settings, ledger, role),
             batch=batch,
             close_steps=with_close_steps,
+            clearance=clearance or settings.clearance,
         )
     finally:
         ledger.close()
@@ -625,6 +663,7 @@ def close_year_command(
     ] = None,
     role: RoleOption = None,
     posted_by: PostedByOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """年终结账: carry over or lapse every unspent balance, lock the year, open the next.
@@ -632,6 +671,7 @@ def close_year_command(
     stuck for another reason is let go on (--resume) or abandoned (--abandon) by an admin,
     with --reason."""
     settings = _settings(database_url)
+    clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     kill_after = settings.fault_kill_after_steps
 
@@ -670,7 +710,7 @@ def close_year_command(
                 before_year_end=before_year_end,
             )
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, clearance) from None
     finally:
         ledger.close()
     if report.already_closed:
@@ -679,7 +719,7 @@ def close_year_command(
             f"(adjustments until {report.adjustment_until}); nothing to do"
         )
         return
-    for outcome in report.lines:
+    for outcome in report.shown_to(clearance):
         if outcome.amount:
             typer.echo(
                 f"{outcome.line}: {outcome.outcome.value} {yuan_str(outcome.amount)} "
@@ -712,16 +752,18 @@ def reopen_year_command(
 def check_command(
     unit: UnitOption,
     year: YearOption,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Verify every identity of the year's accounts; name any that fail (exit status 1)."""
     settings = _settings(database_url)
+    clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
         unit = _require_scope(_actor(settings, ledger), ledger, unit)
-        checks = check_year(books_of(ledger), unit, year)
+        checks = check_year(books_of(ledger), unit, year, clearance=clearance)
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, clearance) from None
     finally:
         ledger.close()
     failed = [c for c in checks if not c.ok]
@@ -874,12 +916,18 @@ def audit_trail_command(
     line: Annotated[str | None, typer.Option("--line", help="A budget line (with --year).")] = None,
     project: Annotated[str | None, typer.Option("--project", help="A project code.")] = None,
     enterprise: Annotated[str | None, typer.Option("--enterprise", help="A payee.")] = None,
+    document_no: Annotated[
+        str | None, typer.Option("--document-no", help="A document number (文号 / 凭证号).")
+    ] = None,
     fmt: FormatOption = "table",
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Every event touching a line, a project or an enterprise: who, when, under which
-    document, and what a correction corrects."""
+    """Every event touching a line, a project, an enterprise or a document number: who,
+    when (business date and the time it was recorded), under which document, and what a
+    correction corrects."""
     settings = _settings(database_url)
+    clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
         unit = _require_scope(_actor(settings, ledger), ledger, unit)
@@ -892,29 +940,17 @@ def audit_trail_command(
             line=line,
             project=project,
             enterprise=enterprise,
+            document_no=document_no,
+            clearance=clearance,
         )
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, clearance) from None
     finally:
         ledger.close()
     if fmt == "json":
         typer.echo(json.dumps(trail, ensure_ascii=False, indent=1))
     else:
-        typer.echo(
-            table(
-                trail,
-                [
-                    "position",
-                    "business_date",
-                    "type",
-                    "line",
-                    "amount",
-                    "posted_by",
-                    "document_no",
-                    "memo",
-                ],
-            )
-        )
+        typer.echo(table(trail_rows(trail), TRAIL_COLUMNS))
 
 
 @audit_app.command("verify")
@@ -986,6 +1022,7 @@ def export_final_accounts(
     year: YearOption,
     xlsx: Annotated[Path, typer.Option("--xlsx", dir_okay=False, help="Workbook to write.")],
     as_of: AsOfOption = None,
+    clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """The nine 决算 tables (公开01表 … 09表) and the project funds table as one workbook;
@@ -993,13 +1030,15 @@ def export_final_accounts(
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables
 
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    clearance = clearance or settings.clearance
+    ledger = build_ledger(settings)
     try:
         books = books_of(ledger, as_of_date=date.fromisoformat(as_of) if as_of else None)
-        tables = statutory_tables(books, unit, year)
-        report = final_accounts(books, unit, year)
+        tables = statutory_tables(books, unit, year, clearance=clearance)
+        report = final_accounts(books, unit, year, clearance=clearance)
     except LedgerError as error:
-        raise _fail(error) from None
+        raise _fail(error, clearance) from None
     finally:
         ledger.close()
     for path in export_all(tables, report, xlsx):

@@ -45,6 +45,7 @@ from ledger.locks import LockHeld, exclusive
 from ledger.roles import Actor
 from projections.books import Books
 from projections.read_model import books_for_reports
+from projections.redaction import CLASSIFIED_NAME
 
 
 @dataclass
@@ -54,6 +55,8 @@ class LineOutcome:
     rule: str
     amount: int
     """Fen settled by this run (0 if the step had been applied before)."""
+    classified: bool = False
+    """The line funds a classified (涉密) project."""
 
 
 @dataclass
@@ -72,6 +75,18 @@ class CloseReport:
     @property
     def lapsed(self) -> int:
         return sum(o.amount for o in self.lines if o.outcome is Outcome.LAPSE)
+
+    def shown_to(self, clearance: bool) -> list[LineOutcome]:
+        """The line outcomes as a caller may read them: without clearance the lines of
+        classified projects are one outcome per kind, named as published."""
+        if clearance:
+            return list(self.lines)
+        shown = [o for o in self.lines if not o.classified]
+        for kind in Outcome:
+            amount = sum(o.amount for o in self.lines if o.classified and o.outcome is kind)
+            if amount:
+                shown.append(LineOutcome(CLASSIFIED_NAME, kind, "涉密", amount, classified=True))
+        return shown
 
 
 def close_year(
@@ -205,10 +220,11 @@ def _settle(
 
     books = current()
     for line in books.lines_of(code, year):
-        continuing = True
+        continuing, classified = True, False
         if line.project_code is not None:
             project = ledger.find(Project, Project.id_for(code, line.project_code))
             continuing = project is not None and project.continues_after(year)
+            classified = project is None or project.classified
         outcome, rule = policy.outcome_for(
             unit_code=code,
             nature=line.nature,
@@ -231,7 +247,7 @@ def _settle(
             system=True,
         )
         settled = line.totals.available if result.status == "applied" else 0
-        report.lines.append(LineOutcome(line.code, outcome, rule, settled))
+        report.lines.append(LineOutcome(line.code, outcome, rule, settled, classified))
         step()
 
     unsettled = [ln.code for ln in current().lines_of(code, year) if ln.totals.available]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 import structlog
 from eventsourcing.domain import Aggregate
@@ -118,6 +119,37 @@ class CommandResult(BaseModel):
     line: str | None = None
     available: str | None = None
     """Yuan available on the line right after the command (for line commands)."""
+    classified: bool = False
+    """The command is about a classified (涉密) project or one of its lines: see
+    :meth:`shown_to`."""
+
+    def shown_to(self, clearance: bool) -> CommandResult:
+        """The result as a caller may read it: without clearance, a result about a
+        classified line names no line, no payee and no balance."""
+        if clearance or not self.classified:
+            return self
+        return self.model_copy(
+            update={
+                "message": f"{self.command_type} applied on a classified (涉密) line; "
+                "its details need clearance",
+                "line": None,
+                "available": None,
+            }
+        )
+
+
+#: Per ledger, whether each project looked up is classified (a registered project's
+#: classification never changes), so that a posting does not look its project up again.
+_CLASSIFIED: WeakKeyDictionary[Ledger, dict[UUID, bool]] = WeakKeyDictionary()
+
+
+def _logged_id(command: Command, classified: bool) -> str:
+    """The command id for the log; for a classified (涉密) command, which may be named
+    after its document number, the id of its command record instead."""
+    if classified:
+        scope = command_unit(command) or NO_UNIT
+        return f"record:{CommandRecord.id_for(CLIENT_NAMESPACE, scope, command.command_id)}"
+    return command.command_id
 
 
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
@@ -197,12 +229,16 @@ class CommandHandler:
             try:
                 aggregates, message, line = self._deciders[type(command)](command)
             except Exception as error:
+                if isinstance(error, LedgerError):
+                    self._redact(command, error)
                 log.info(
                     "command_rejected",
-                    command_id=command.command_id,
+                    command_id=_logged_id(command, getattr(error, "redacted", None) is not None),
                     command=command.type,
                     error=getattr(error, "code", type(error).__name__),
-                    reason=str(error),
+                    reason=error.message_for(False)
+                    if isinstance(error, LedgerError)
+                    else type(error).__name__,
                 )
                 raise
             result, record = self._applied(command, fingerprint, aggregates, message, line, system)
@@ -214,11 +250,12 @@ class CommandHandler:
                 # a short random pause so that contenders do not collide again.
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**_attempt)))
                 continue
+            result.classified = self._classified(command, line)
             log.info(
                 "command_applied",
-                command_id=command.command_id,
+                command_id=_logged_id(command, result.classified),
                 command=command.type,
-                line=result.line,
+                line=None if result.classified else result.line,
                 events=len(result.events),
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -346,9 +383,11 @@ class CommandHandler:
                     continue
                 aggregates, message, line = self._deciders[type(command)](command)
             except LedgerError as error:
+                self._redact(command, error)
                 outcome.error, outcome.failed_index = error, index
                 break
             result, record = self._applied(command, fingerprint, aggregates, message, line)
+            result.classified = self._classified(command, line)
             for aggregate in [*aggregates, record]:
                 working[aggregate.id] = aggregate
             outcome.results.append(result)
@@ -373,8 +412,55 @@ class CommandHandler:
                 f"{record.command_type} command; use a new command id for a new posting"
             )
         original = CommandResult.model_validate(record.result)
-        log.info("command_already_applied", command_id=command.command_id, command=command.type)
-        return original.model_copy(update={"status": "already_applied"})
+        classified = self._classified(command)
+        log.info(
+            "command_already_applied",
+            command_id=_logged_id(command, classified),
+            command=command.type,
+        )
+        return original.model_copy(update={"status": "already_applied", "classified": classified})
+
+    # --- classified (涉密) projects --------------------------------------------------
+
+    def _classified(self, command: Command, line: BudgetLine | None = None) -> bool:
+        """Whether ``command`` is about a classified project or one of its lines (``line``:
+        the command's line, when the caller has it at hand)."""
+        unit = getattr(command, "unit", None)
+        project: str | None = None
+        if isinstance(command, RegisterProject):
+            if command.classified:
+                return True
+            project = command.code
+        elif isinstance(command, OpenBudgetLine):
+            project = command.project
+        elif isinstance(command, LineCommand):
+            if line is None:
+                line = self._find(
+                    BudgetLine, BudgetLine.id_for(command.unit, command.year, command.line)
+                )
+            project = None if line is None else line.project_code
+        if unit is None or project is None:
+            return False
+        known = _CLASSIFIED.setdefault(self.ledger, {})
+        project_id = Project.id_for(unit, project)
+        if project_id not in known:
+            found = self._find(Project, project_id)
+            if found is None:
+                return False
+            if found.pending_events:  # registered in this batch, not stored yet
+                return bool(found.classified)
+            known[project_id] = bool(found.classified)  # never changes once registered
+        return known[project_id]
+
+    def _redact(self, command: Command, error: LedgerError) -> None:
+        """Give an error about a classified line or project its redacted twin: the same
+        code, a message that names no line, title or balance (see ledger.errors)."""
+        if error.redacted is None and self._classified(command):
+            what = "line" if isinstance(command, LineCommand) else "project"
+            error.redacted = (
+                f"the {command.type.replace('_', ' ')} was refused ({error.code}) on a "
+                f"classified (涉密) {what}; its details need clearance"
+            )
 
     # --- namespaces, unit names and scopes ---------------------------------------
 

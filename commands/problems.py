@@ -88,6 +88,8 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def from_error(error: LedgerError) -> JSONResponse:
+def from_error(error: LedgerError, *, clearance: bool = False) -> JSONResponse:
+    """The problem for ``error`` as the caller may read it: an error about a classified
+    (涉密) line keeps its code, and its message names nothing without ``clearance``."""
     status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 422)
-    return problem(status, error.code, error.message)
+    return problem(status, error.code, error.message_for(clearance))

@@ -16,9 +16,18 @@ class LedgerError(Exception):
 
     code = "ledger_error"
 
+    redacted: str | None = None
+    """The message for someone without clearance when ``message`` names classified (涉密)
+    detail (a line, its title, its balance), set where the error is handled; ``None`` when
+    the message names nothing classified. Adapters show :meth:`message_for` the caller."""
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def message_for(self, clearance: bool) -> str:
+        """The message a caller with (or without) clearance may read; logs use ``False``."""
+        return self.message if clearance or self.redacted is None else self.redacted
 
 
 class InvalidAmount(LedgerError, ValueError):

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
             "(FUNDFLOW_UNITS). Unset: every unit (an operator with database access)."
         ),
     )
+    clearance: bool = Field(
+        default=False,
+        description="The CLI shows classified (涉密) projects in detail (FUNDFLOW_CLEARANCE); "
+        "by default it shows them as published: counted, aggregated, unnamed.",
+    )
     max_request_bytes: int = Field(
         default=64 * 1024, description="Largest request body the service accepts."
     )

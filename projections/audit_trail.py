@@ -11,7 +11,8 @@ from uuid import UUID
 from ledger.aggregates import BudgetLine, Project
 from ledger.errors import InvalidInput
 from ledger.money import yuan_str
-from projections.books import Books
+from projections.books import Books, LineView
+from projections.redaction import Redaction
 
 
 def _entry(position: int, event: Any, line_code: str | None) -> dict[str, Any]:
@@ -60,34 +61,88 @@ def audit_trail(
     line: str | None = None,
     project: str | None = None,
     enterprise: str | None = None,
+    document_no: str | None = None,
+    clearance: bool = False,
 ) -> list[dict[str, Any]]:
-    """Entries about one line (``year`` and ``line``), one project, or one payee."""
-    if sum(x is not None for x in (line, project, enterprise)) != 1:
-        raise InvalidInput("name exactly one of: a line, a project, an enterprise")
+    """Entries about one line (``year`` and ``line``), one project, one payee, or the line
+    entries posted under one document number. Without ``clearance`` classified projects
+    leave no trail: a trail selected by a classified line or project is refused, and
+    trails by payee or document number leave their entries out (see
+    :mod:`projections.redaction`)."""
+    selectors = (line, project, enterprise, document_no)
+    if sum(x is not None for x in selectors) != 1:
+        raise InvalidInput(
+            "name exactly one of: a line, a project, an enterprise, a document number"
+        )
     code = books.unit(unit).code
+    policy = Redaction.of(books, clearance)
     wanted: set[UUID] = set()
+    selected: list[LineView] = []
     for candidate in books.lines.values():
         if candidate.unit_code != code:
             continue
         if line is not None and candidate.code == line and year in (None, candidate.year):
             wanted.add(candidate.id)
+            selected.append(candidate)
         if project is not None and candidate.project_code == project:
             wanted.add(candidate.id)
+            selected.append(candidate)
     if project is not None:
         wanted.add(Project.id_for(code, project))
+    policy.require_trail(code, selected, project)
+    withheld = policy.hidden_aggregates(code)
+    by_payee_or_document = enterprise is not None or document_no is not None
     trail = []
     for position, event in events:
         if not hasattr(event, "posted_by"):
             continue
         view = books.lines.get(event.originator_id)
-        if enterprise is not None:
-            if (
+        if by_payee_or_document:
+            if event.originator_id in withheld:
+                continue
+            if enterprise is not None and (
                 view is None
                 or view.unit_code != code
                 or getattr(event, "payee", None) != enterprise
+            ):
+                continue
+            if document_no is not None and (
+                view is None or view.unit_code != code or event.document_no != document_no
             ):
                 continue
         elif event.originator_id not in wanted:
             continue
         trail.append(_entry(position, event, view.code if view else None))
     return trail
+
+
+#: The columns of the trail as a table: the recorded time and what a correction corrects
+#: too, as in the JSON.
+TRAIL_COLUMNS = [
+    "position",
+    "recorded_at",
+    "business_date",
+    "type",
+    "line",
+    "amount",
+    "payee",
+    "posted_by",
+    "document_no",
+    "memo",
+    "corrects",
+]
+
+
+def trail_rows(trail: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trail's entries for the table: a correction names the posting it corrects as
+    ``command id (type, entry N)``."""
+    rows = []
+    for entry in trail:
+        row = dict(entry)
+        corrects = entry.get("corrects")
+        if corrects:
+            row["corrects"] = (
+                f"{corrects['command_id']} ({corrects['type']}, entry {corrects['entry']})"
+            )
+        rows.append(row)
+    return rows

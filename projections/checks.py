@@ -8,12 +8,13 @@ when any does not hold.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from ledger.aggregates import YearStatus
 from ledger.classifications import PERSONNEL_CLASSES, PUBLIC_OPERATING_CLASSES, Nature
 from ledger.money import yuan_str
 from projections.books import Books, LineView
+from projections.redaction import CLASSIFIED_NAME, NEEDS_CLEARANCE, Redaction
 
 
 @dataclass(frozen=True)
@@ -21,14 +22,35 @@ class Check:
     name: str
     ok: bool
     detail: str
+    line: LineView | None = field(default=None, compare=False, repr=False)
+    """The line a per-line check is about (for the redaction policy)."""
 
 
 def _equal(name: str, left: int, right: int, what: str) -> Check:
     return Check(name, left == right, f"{what}: {yuan_str(left)} vs {yuan_str(right)} yuan")
 
 
-def check_year(books: Books, unit: str, year: int) -> list[Check]:
-    """Every identity of the unit's year; see the module docstring."""
+def _withheld(checks: list[Check], policy: Redaction) -> list[Check]:
+    """Without clearance the per-line checks of classified lines become one check per
+    identity that names no line and no amount: it holds when it holds for every one."""
+    shown: list[Check] = []
+    merged: dict[str, bool] = {}
+    for check in checks:
+        if check.line is not None and policy.hides_line(check.line):
+            what = check.name.split(": ", 1)[-1]
+            merged[what] = merged.get(what, True) and check.ok
+        else:
+            shown.append(check)
+    return shown + [
+        Check(f"{CLASSIFIED_NAME}: {what}", ok, NEEDS_CLEARANCE) for what, ok in merged.items()
+    ]
+
+
+def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -> list[Check]:
+    """Every identity of the unit's year; see the module docstring. Without ``clearance``
+    the per-line checks of classified projects' lines are merged (see
+    :mod:`projections.redaction`)."""
+    policy = Redaction.of(books, clearance)
     code = books.unit(unit).code
     year_view = books.year(code, year)
     lines = books.lines_of(code, year)
@@ -140,19 +162,28 @@ def check_year(books: Books, unit: str, year: int) -> list[Check]:
         budget = x.initial + x.top_ups + x.carried_in - x.reduced
         settled = x.spent + x.clawed_back + x.carried_out + x.lapsed + x.available
         checks.append(
-            _equal(
-                f"line {ln.code}: 预算 = 执行 + 收回 + 结转 + 结余",
-                budget,
-                settled,
-                "budget vs executed + clawed back + carried over + lapsed + left",
+            replace(
+                _equal(
+                    f"line {ln.code}: 预算 = 执行 + 收回 + 结转 + 结余",
+                    budget,
+                    settled,
+                    "budget vs executed + clawed back + carried over + lapsed + left",
+                ),
+                line=ln,
             )
         )
         if closed:
             checks.append(
-                _equal(f"line {ln.code}: nothing left after the close", x.available, 0, "available")
+                replace(
+                    _equal(
+                        f"line {ln.code}: nothing left after the close", x.available, 0, "available"
+                    ),
+                    line=ln,
+                )
             )
 
     checks += _opening_matches_prior_closing(books, code, year, lines)
+    checks = _withheld(checks, policy)
     kinds = books.balances_by_account_kind()
     checks.append(
         _equal(
@@ -196,11 +227,14 @@ def _opening_matches_prior_closing(
     for ln in prior:
         if ln.totals.carried_out:
             checks.append(
-                _equal(
-                    f"line {ln.code}: 年初 = 上年结转",
-                    now.get(ln.code, 0),
-                    ln.totals.carried_out,
-                    "opening vs carried over",
+                replace(
+                    _equal(
+                        f"line {ln.code}: 年初 = 上年结转",
+                        now.get(ln.code, 0),
+                        ln.totals.carried_out,
+                        "opening vs carried over",
+                    ),
+                    line=ln,
                 )
             )
     return checks

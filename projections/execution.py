@@ -10,10 +10,12 @@ from typing import Any
 from ledger.classifications import NATURE_NAMES, Nature
 from ledger.money import percent_str, wanyuan_str
 from projections.books import Books, LineView
+from projections.redaction import CLASSIFIED_NAME, Redaction
+
+__all__ = ["CLASSIFIED_NAME", "execution_report", "funds_score", "project_rows"]
 
 #: 分值 of the funds row of the self-evaluation table.
 FUNDS_POINTS = 10
-CLASSIFIED_NAME = "（涉密项目，未公开）"
 
 W = wanyuan_str
 
@@ -65,16 +67,18 @@ def project_rows(
 ) -> list[dict[str, Any]]:
     """One row per project with lines in the year, in the order its first line was opened.
 
-    Without ``clearance``, classified projects (涉密) keep their totals and function items
-    but not their name, implementing units or the split of their funds — as published.
+    Without ``clearance``, classified projects (涉密) are one row, "（涉密项目，未公开）",
+    where the first of them would be: their totals and function items, but not their
+    names, implementing units or the split of their funds — as published.
     """
-    by_project: dict[str, list[LineView]] = {}
+    policy = Redaction.of(books, clearance)
+    by_project: dict[str | None, list[LineView]] = {}  # None: the classified ones
     for line in books.lines_of(unit_code, year):
         if line.nature is Nature.PROJECT and line.project_code is not None:
-            by_project.setdefault(line.project_code, []).append(line)
+            key = None if policy.hides_line(line) else line.project_code
+            by_project.setdefault(key, []).append(line)
     rows = []
     for project_code, lines in by_project.items():
-        project = books.projects[(unit_code, project_code)]
         full_year = sum(ln.totals.full_year_budget for ln in lines)
         executed = sum(ln.totals.spent for ln in lines)
         by_function: dict[str, int] = {}
@@ -83,7 +87,7 @@ def project_rows(
                 line.totals.spent
             )
         row: dict[str, Any]
-        if project.classified and not clearance:
+        if project_code is None:
             total = _funds(lines)
             total["initial_budget"] = None  # type: ignore[assignment]
             row = {
@@ -93,11 +97,12 @@ def project_rows(
                 "funds": {"total": total},
             }
         else:
+            project = books.projects.get((unit_code, project_code))
             fiscal = [ln for ln in lines if ln.is_fiscal]
             row = {
-                "name": project.name,
-                **({"classified": True} if project.classified else {}),
-                "implementing_units": project.implementing_units,
+                "name": project_code if project is None else project.name,
+                **({"classified": True} if project is not None and project.classified else {}),
+                "implementing_units": None if project is None else project.implementing_units,
                 "funds": {
                     "total": _funds(lines),
                     "current_year_fiscal": _current_year(fiscal),
@@ -112,42 +117,59 @@ def project_rows(
     return rows
 
 
+def _line_row(ln: LineView) -> dict[str, Any]:
+    return {
+        "line": ln.code,
+        "title": ln.title,
+        "nature": NATURE_NAMES[ln.nature],
+        "function_code": ln.function_code,
+        "fund_source": ln.fund_source.value,
+        "project": ln.project_code,
+        "initial_budget": W(ln.totals.initial),
+        "carried_in": W(ln.totals.carried_in),
+        "full_year_budget": W(ln.totals.full_year_budget),
+        "executed": W(ln.totals.spent),
+        "carried_out": W(ln.totals.carried_out),
+        "lapsed": W(ln.totals.lapsed),
+        "available": W(ln.totals.available),
+        "execution_rate_pct": percent_str(ln.totals.spent, ln.totals.full_year_budget),
+    }
+
+
+def _classified_row(lines: list[LineView]) -> dict[str, Any]:
+    """The withheld lines as one row: only what the published project row shows."""
+    full_year = sum(ln.totals.full_year_budget for ln in lines)
+    executed = sum(ln.totals.spent for ln in lines)
+    return {
+        "line": None,
+        "title": CLASSIFIED_NAME,
+        "nature": NATURE_NAMES[Nature.PROJECT],
+        "function_code": None,
+        "fund_source": None,
+        "project": None,
+        "initial_budget": None,
+        "carried_in": None,
+        "full_year_budget": W(full_year),
+        "executed": W(executed),
+        "carried_out": None,
+        "lapsed": None,
+        "available": W(sum(ln.totals.available for ln in lines)),
+        "execution_rate_pct": percent_str(executed, full_year),
+        "classified": True,
+    }
+
+
 def execution_report(
     books: Books, unit: str, year: int, *, clearance: bool = False
 ) -> dict[str, Any]:
-    """Execution per project and per budget line of a unit's year."""
+    """Execution per project and per budget line of a unit's year; without ``clearance``
+    the lines of classified projects are one aggregated row (see :mod:`projections.redaction`)."""
     code = books.unit(unit).code
     books.year(code, year)
-    lines = books.lines_of(code, year)
-
-    def classified(line: LineView) -> bool:
-        return (
-            not clearance
-            and line.project_code is not None
-            and books.projects[(code, line.project_code)].classified
-        )
-
+    shown, hidden = Redaction.of(books, clearance).split(books.lines_of(code, year))
     return {
         "unit": books.units[code].name,
         "fiscal_year": year,
         "projects": project_rows(books, code, year, clearance=clearance),
-        "lines": [
-            {
-                "line": ln.code,
-                "title": CLASSIFIED_NAME if classified(ln) else ln.title,
-                "nature": NATURE_NAMES[ln.nature],
-                "function_code": ln.function_code,
-                "fund_source": ln.fund_source.value,
-                "project": None if classified(ln) else ln.project_code,
-                "initial_budget": W(ln.totals.initial),
-                "carried_in": W(ln.totals.carried_in),
-                "full_year_budget": W(ln.totals.full_year_budget),
-                "executed": W(ln.totals.spent),
-                "carried_out": W(ln.totals.carried_out),
-                "lapsed": W(ln.totals.lapsed),
-                "available": W(ln.totals.available),
-                "execution_rate_pct": percent_str(ln.totals.spent, ln.totals.full_year_budget),
-            }
-            for ln in lines
-        ],
+        "lines": [_line_row(ln) for ln in shown] + ([_classified_row(hidden)] if hidden else []),
     }

@@ -28,6 +28,7 @@ from ledger.classifications import (
 from ledger.money import percent_str, wanyuan_str, yuan_str
 from projections.books import Books, LineView
 from projections.execution import project_rows
+from projections.redaction import CLASSIFIED_NAME, NEEDS_CLEARANCE, Redaction
 
 EMPTY_BUDGET = "empty (no income, expenditure or balances)"
 
@@ -248,6 +249,8 @@ def final_accounts(
 
     projects = project_rows(books, code, year, clearance=clearance)
     project_lines = [ln for ln in lines if ln.nature is Nature.PROJECT]
+    policy = Redaction.of(books, clearance)
+    project_codes = {ln.project_code for ln in project_lines if ln.project_code is not None}
 
     return {
         "unit": unit_view.name,
@@ -391,14 +394,27 @@ def final_accounts(
             "vehicles_value": W(int(facts.get("vehicles_value", 0))),
         },
         "performance_evaluation": {
-            "projects_evaluated": len(projects),
-            "classified_projects": sum(1 for p in projects if p.get("classified")),
+            "projects_evaluated": len(project_codes),
+            "classified_projects": sum(1 for p in project_codes if policy.is_classified(code, p)),
             "full_year_budget": W(_sum(ln.totals.full_year_budget for ln in project_lines)),
             "executed": W(_sum(ln.totals.spent for ln in project_lines)),
         },
         "projects": projects,
         "year_status": year_view.status.value,
-        "adjustments_after_close": [
+        "adjustments_after_close": _adjustments(books, policy, code, year),
+    }
+
+
+def _adjustments(books: Books, policy: Redaction, code: str, year: int) -> list[dict[str, Any]]:
+    """Correcting entries after the close; without clearance those on classified lines
+    are one entry that counts them and names nothing."""
+    shown: list[dict[str, Any]] = []
+    withheld = 0
+    for a in books.adjustments_of(code, year):
+        if a.line is not None and policy.hides_line_code(code, year, a.line):
+            withheld += 1
+            continue
+        shown.append(
             {
                 "position": a.position,
                 "type": a.type,
@@ -409,6 +425,19 @@ def final_accounts(
                 "document_no": a.document_no,
                 "reason": a.reason,
             }
-            for a in books.adjustments_of(code, year)
-        ],
-    }
+        )
+    if withheld:
+        shown.append(
+            {
+                "position": None,
+                "type": CLASSIFIED_NAME,
+                "line": None,
+                "amount": None,
+                "business_date": None,
+                "posted_by": None,
+                "document_no": None,
+                "reason": NEEDS_CLEARANCE,
+                "entries": withheld,
+            }
+        )
+    return shown

@@ -67,8 +67,9 @@ def _function_rows(
     return rows
 
 
-def statutory_tables(books: Books, unit: str, year: int) -> list[Table]:
-    """The ten tables of a unit's year."""
+def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = False) -> list[Table]:
+    """The ten tables of a unit's year; classified projects as one row without
+    ``clearance`` (see :mod:`projections.redaction`)."""
     code = books.unit(unit).code
     lines = books.lines_of(code, year)
     by_source = {s: [ln for ln in lines if ln.fund_source is s] for s in FundSource}
@@ -357,7 +358,7 @@ def statutory_tables(books: Books, unit: str, year: int) -> list[Table]:
         "项目支出绩效自评表（项目资金）",
         ["项目名称", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率(%)", "得分"],
     )
-    for row in project_rows(books, code, year):
+    for row in project_rows(books, code, year, clearance=clearance):
         total = row["funds"]["total"]
         perf.rows.append(
             [
