@@ -28,7 +28,7 @@ from ledger.application import Ledger, StoreFormatError
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
-from ledger.errors import InvalidInput, LedgerError
+from ledger.errors import InvalidInput, LedgerError, OutOfScope
 from ledger.hash_chain import verify as verify_chain
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -65,6 +65,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(post_app, name="post")
 
 SEED_UNIT = "昌吉市商务和工业信息化局"
+SEED_CODE = "CJ-SWGXJ"
 SEED_YEAR = 2022
 
 DatabaseOption = Annotated[
@@ -373,8 +374,12 @@ def demo(
 ) -> None:
     """Load the seed (the bureau's 2022) through the clerk's command path and print its
     year-end accounts. Safe to run again: commands already applied are skipped."""
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
+        scope = _actor(settings, ledger).units
+        if scope is not None and not scope & {SEED_UNIT, SEED_CODE}:
+            raise _fail(OutOfScope(f"the demo's unit {SEED_UNIT} is outside FUNDFLOW_UNITS"))
         _import(ledger, seed_path(), quiet=True)
         books = books_of(ledger)
         report = final_accounts(books, SEED_UNIT, SEED_YEAR)
@@ -992,8 +997,10 @@ def audit_reconcile_command(
     if not isinstance(document, dict):
         typer.echo(f"rejected: {published} is not a published-figures object", err=True)
         raise typer.Exit(2)
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
+        unit = _require_scope(_actor(settings, ledger), ledger, unit)
         result = reconcile(document, final_accounts(books_of(ledger), unit, year))
     except LedgerError as error:
         raise _fail(error) from None
@@ -1034,7 +1041,8 @@ def export_final_accounts(
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        books = books_of(ledger, as_of_date=date.fromisoformat(as_of) if as_of else None)
+        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        books = books_of(ledger, as_of_date=_date(as_of, "--as-of"))
         tables = statutory_tables(books, unit, year, clearance=clearance)
         report = final_accounts(books, unit, year, clearance=clearance)
     except LedgerError as error:

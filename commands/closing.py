@@ -37,7 +37,7 @@ from commands.models import (
     StartClosing,
     build_command,
 )
-from ledger.aggregates import Project, YearStatus
+from ledger.aggregates import FiscalYear, Project, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import ClosingPolicy, Outcome
 from ledger.errors import CloseBlocked, CommandIdReused
@@ -104,9 +104,9 @@ def close_year(
     """Close ``year`` of ``unit`` (code or name). ``after_step(n)`` is called after each
     step (used by the crash tests to kill the process at chosen points).
     ``before_year_end`` is the reason for closing a year before its 31 December."""
+    actor.require_scope(ledger.unit_code(unit) or unit, named=unit)  # before it is looked up
     books = books_for_reports(ledger, database_url, unit=unit)
     code = books.unit(unit).code
-    actor.require_scope(code)
     report = CloseReport(unit=code, year=year)
     status = books.year(code, year).status
     if status is YearStatus.CLOSED:
@@ -173,7 +173,7 @@ def _run(
     if report.resumed and view.closing_policy and view.closing_policy != policy.snapshot():
         raise CloseBlocked(
             f"the close of {year} for {code} was started with a different closing policy; "
-            "finish it with the same policy file"
+            "finish it with the same policy file, or an admin abandons it (--abandon --reason …)"
         )
     try:
         if status is YearStatus.OPEN:
@@ -233,7 +233,8 @@ def _settle(
             continuing=continuing,
         )
         result = handler.handle(
-            CloseLine(
+            build_command(
+                CloseLine,
                 command_id=f"{run}/line/{line.code}",
                 line=line.code,
                 outcome=outcome,
@@ -255,7 +256,8 @@ def _settle(
         raise CloseBlocked(f"lines still hold a balance and cannot be closed: {unsettled}")
     report.adjustment_until = year_end + timedelta(days=policy.adjustment_period_days)
     handler.handle(
-        FinishClosing(
+        build_command(
+            FinishClosing,
             command_id=f"{run}/finish",
             adjustment_until=report.adjustment_until,
             document_no=document,
@@ -282,7 +284,16 @@ def resume_close(
     command_id: str | None = None,
     today: Callable[[], date] = today_in_china,
 ) -> CloseReport:
-    """An admin lets a stuck close go on (with fresh step ids), then runs it to the end."""
+    """An admin lets a stuck close go on (with fresh step ids), then runs it to the end.
+    What fresh ids cannot cure (another closing policy) is refused before anything is
+    written."""
+    actor.require_scope(ledger.unit_code(unit) or unit, named=unit)
+    year_now = ledger.find(FiscalYear, FiscalYear.id_for(ledger.unit_code(unit) or unit, year))
+    if year_now is not None and year_now.policy and year_now.policy != policy.snapshot():
+        raise CloseBlocked(
+            f"the close of {year} was started with a different closing policy: resume it with "
+            "the same policy file, or abandon it (--abandon --reason …)"
+        )
     CommandHandler(ledger, actor=actor, today=today).handle(
         build_command(
             ResumeClosing,

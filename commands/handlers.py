@@ -77,6 +77,7 @@ from ledger.errors import (
     LedgerError,
     NatureMismatch,
     NotReversible,
+    OutOfScope,
     ProjectEnded,
     UnknownLine,
     UnknownProject,
@@ -369,15 +370,21 @@ class CommandHandler:
             if actors is not None:
                 self.actor = actors[index]
             try:
+                if command_unit(command) == named[index]:
+                    # named by a name registered earlier in this batch: resolve it now
+                    command = self._resolved(command)
                 self._require_role(command, False)
                 self._require_scope(command, named[index])
                 fingerprint = command.fingerprint()
-                record_id = record_ids[index]
-                record = (
-                    self._find(CommandRecord, record_id)
-                    if record_id in known or record_id in working
-                    else None
-                )
+                record_id = self._record_id(command, False)
+                if record_id == record_ids[index]:
+                    record = (
+                        self._find(CommandRecord, record_id)
+                        if record_id in known or record_id in working
+                        else None
+                    )
+                else:
+                    record = self._find(CommandRecord, record_id)
                 if record is not None:
                     outcome.results.append(self._replay(record, command, fingerprint))
                     continue
@@ -489,13 +496,13 @@ class CommandHandler:
     def _require_role(self, command: Command, system: bool) -> None:
         """The actor's role must allow the command; a step of the close that does not come
         from the close job itself (an imported history's closes) needs an admin."""
-        self.actor.require(command.type)
         if command.system_only and not system and not self.actor.at_least(Role.ADMIN):
             raise Forbidden(
                 f"{self.actor.identity} ({self.actor.role.value}) may not import the steps of "
                 "a year-end close: that needs the admin role (close a year with "
                 "fundflow close-year)"
             )
+        self.actor.require(command.type)
 
     @staticmethod
     def _namespace(command: Command, system: bool) -> tuple[str, str]:
@@ -586,6 +593,15 @@ class CommandHandler:
             raise AlreadyExists(f"unit {c.code} is already registered")
         if self._find(UnitName, UnitName.id_for(c.name)) is not None:
             raise AlreadyExists(f"a unit named {c.name} is already registered")
+        # A unit is named by its code or its name: neither may be another unit's other one.
+        if c.name != c.code and self._find(Unit, Unit.id_for(c.name)) is not None:
+            raise AlreadyExists(
+                f"{c.name} is the code of another unit: a unit's name may not be another's code"
+            )
+        if self._find(UnitName, UnitName.id_for(c.code)) is not None:
+            raise AlreadyExists(
+                f"{c.code} is the name of another unit: a unit's code may not be another's name"
+            )
         unit = Unit._create(Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta())
         claim = UnitName._create(UnitName.Claimed, name=c.name, code=c.code)
         return [unit, claim], f"unit {c.code} {c.name} registered", None
@@ -738,7 +754,8 @@ class CommandHandler:
         if self.today() < year_end and c.before_year_end is None:
             raise CloseBlocked(
                 f"{fiscal_year.label} does not end until {year_end}; to close it before its "
-                "31 December, give the reason (--before-year-end REASON)"
+                "31 December, give the reason (CLI --before-year-end REASON; HTTP body field "
+                "before_year_end)"
             )
         fiscal_year.start_closing(c.policy, before_year_end=c.before_year_end, **c.meta())
         touched: list[Aggregate] = [fiscal_year]
@@ -808,7 +825,8 @@ class CommandHandler:
         if not same:
             raise CloseBlocked(
                 f"line {line.code} of {year} exists with another purpose, function code or fund "
-                "source; the carryover has nowhere to go"
+                "source; the carryover has nowhere to go. An admin abandons this close "
+                "(--abandon --reason …) until the line is sorted out"
             )
         return found
 
@@ -846,8 +864,16 @@ class CommandHandler:
         for ref in c.units:
             code = self.unit_code(ref)
             if code is None:
+                if self.actor.units is not None:
+                    self.actor.require_scope(ref, named=ref)
                 raise UnknownUnit(f"unit {ref} is not registered")
+            self.actor.require_scope(code, named=ref)
             units.append(code)
+        if not units and self.actor.units is not None:
+            raise OutOfScope(
+                f"{self.actor.identity} is scoped to some units and may not issue a token for "
+                "every unit"
+            )
         token = ApiToken._create(
             ApiToken.Issued,
             token_id=c.token_id,
@@ -865,5 +891,12 @@ class CommandHandler:
         token = self._find(ApiToken, ApiToken.id_for(c.token_id))
         if token is None:
             raise UnknownToken(f"there is no token {c.token_id}")
+        if self.actor.units is not None and not (
+            token.units and set(token.units) <= self.actor.units
+        ):
+            raise OutOfScope(
+                f"{self.actor.identity} may not revoke token {c.token_id}: it reaches units "
+                "outside this user's scope"
+            )
         token.revoke(c.reason, **c.meta())
         return [token], f"token {c.token_id} revoked", None

@@ -104,6 +104,9 @@ CommandId = Annotated[
     AfterValidator(require_command_id),
     WithJsonSchema({"type": "string", "pattern": COMMAND_ID_PATTERN, "maxLength": 64}),
 ]
+#: The id of a step of the year-end close (it names the run and the line: longer than a
+#: client's command id may be).
+StepId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 #: A unit named by its code or by its full registered name (resolved by the handler).
 UnitRef = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -345,6 +348,7 @@ class StartClosing(Command):
 
     system_only: ClassVar[bool] = True
     type: Literal["start_closing"] = "start_closing"
+    command_id: StepId
     unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     policy: dict[str, Any]
@@ -358,6 +362,7 @@ class CloseLine(LineCommand):
 
     system_only: ClassVar[bool] = True
     type: Literal["close_line"] = "close_line"
+    command_id: StepId
     outcome: Outcome
     rule: Annotated[str, Field(max_length=200)]
     """The policy rule that decided the outcome."""
@@ -368,6 +373,7 @@ class FinishClosing(Command):
 
     system_only: ClassVar[bool] = True
     type: Literal["finish_closing"] = "finish_closing"
+    command_id: StepId
     unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     adjustment_until: date

@@ -353,10 +353,10 @@ class ReadModelStore:
         table = self.live_table()
         with self.transaction() as c:
             c.execute(self._q("SELECT key, doc FROM {t} WHERE kind = 'unit'", t=table))
-            for key, doc in c.fetchall():
-                if code_or_name in (key, orjson.loads(doc)["name"]):
-                    return str(key)
-        return None
+            units = {str(key): orjson.loads(doc)["name"] for key, doc in c.fetchall()}
+        if code_or_name in units:  # a code is a code, whatever other units are named
+            return code_or_name
+        return next((code for code, name in units.items() if name == code_or_name), None)
 
     def write(self, table: str, books: Books, expected: int) -> bool:
         """Write the documents ``books`` touched and advance the position from ``expected``

@@ -9,6 +9,7 @@ they check the rules and raise typed errors — and trigger events; each event's
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from typing import Any
 from uuid import UUID
 
@@ -33,9 +34,16 @@ from ledger.money import yuan_str
 ENTERPRISE_CLASS = "312"
 
 
+def _comparable(text: str) -> str:
+    """Text as a person reads it: full-width and half-width alike (NFKC), case and
+    whitespace ignored — ``记－０００１`` is ``记-0001``, ``加油 站`` is ``加油站``."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def posting_key(kind: str, document_no: str, payee: str | None, amount: int) -> str:
-    """A short digest of what makes two money entries of a line "the same posting"."""
-    text = encode_key((kind, document_no, payee or "", amount))
+    """A short digest of what makes two money entries of a line "the same posting": the
+    kind, document number, payee and amount, the texts compared as a person reads them."""
+    text = encode_key((kind, _comparable(document_no), _comparable(payee or ""), amount))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
