@@ -148,7 +148,10 @@ def test_amounts_in_the_grammar(text: object, fen: int) -> None:
         ("1.001", "more than two decimals"),
         ("1.001元", "more than two decimals"),
         ("1.00001万", "more than four decimals"),
-        ("0.000001万", "more than four decimals"),  # accepted (as 1 fen) before: now 万元 are exact to the yuan
+        (
+            "0.000001万",
+            "more than four decimals",
+        ),  # accepted (as 1 fen) before: now 万元 are exact to the yuan
         ("0", "zero"),
         ("0.00万", "zero"),
         ("", "empty"),
