@@ -138,11 +138,8 @@ def parse_amount(value: object, *, allow_zero: bool = False) -> int:
     if isinstance(value, bool):
         raise InvalidAmount(f"{value!r} is not an amount")
     if isinstance(value, int):
-        if value > MAX_FEN:  # refused before it is multiplied or printed whole
-            raise InvalidAmount(
-                "the amount is an integer of absurd size (over one trillion yuan); check the figure"
-            )
-        return _check_range(value * FEN_PER_YUAN, str(value), allow_zero=allow_zero)
+        shown = str(value) if abs(value) <= MAX_FEN else "(an integer of absurd size)"
+        return _check_range(value * FEN_PER_YUAN, shown, allow_zero=allow_zero)
     if isinstance(value, float):
         raise InvalidAmount(
             f'the amount {value!r} is a floating-point number: write it as text, e.g. "1234.56"'

@@ -167,6 +167,7 @@ def test_amounts_in_the_grammar(text: object, fen: int) -> None:
         (0, "zero"),
         (10**13, "absurdly large"),
         (10**4000, "absurd"),
+        (-(10**4000), "negative"),
     ],
 )
 def test_bad_amounts_are_refused_naming_the_text(text: object, why: str) -> None:
