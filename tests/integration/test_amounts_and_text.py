@@ -230,3 +230,27 @@ def test_text_is_stored_in_nfc_and_crlf_as_lf(books: Scenario, tmp_path: Path) -
     )
     outcome = import_file(CommandHandler(books.ledger), again)
     assert outcome.ok and outcome.already_applied == 1
+
+
+def test_fundflow_import_refuses_a_misread_amount_and_a_nul(
+    books: Scenario, database_url: str, tmp_path: Path
+) -> None:
+    cli = Cli(tmp_path, database_url)
+    cli.env["FUNDFLOW_ROLE"] = "clerk"
+    position = books.ledger.position()
+    for field, text, code, named in (
+        ("amount", "1,50", "invalid_amount", '"1,50"'),
+        (
+            "adjustment_reason",
+            "更正\x00",
+            "invalid_input",
+            "adjustment_reason: character 3 is U+0000",
+        ),
+    ):
+        path = tmp_path / f"{field}.jsonl"
+        command = disburse(**{"amount": "10", field: text})
+        path.write_text(json.dumps(command, ensure_ascii=False) + "\n", encoding="utf-8")
+        done = cli("import", str(path), ok=False)
+        assert done.returncode == 1, done.stderr
+        assert f"line 1 rejected ({code}): " in done.stderr and named in done.stderr, done.stderr
+    assert books.ledger.position() == position
