@@ -719,6 +719,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         problems = []
+        codes = set()  # as parse_command: one kind of domain error keeps its own code
         for item in error.errors():
             if item.get("type") == "json_invalid":
                 request.state.outcome = "malformed_json"
@@ -726,10 +727,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
             underlying = (item.get("ctx") or {}).get("error")
             message = underlying.message if isinstance(underlying, LedgerError) else item["msg"]
-            problems.append({"field": where, "message": str(message)})
-        request.state.outcome = "invalid_input"
+            codes.add(underlying.code if isinstance(underlying, LedgerError) else "invalid_input")
+            problems.append({"field": where, "message": str(message).removeprefix("Value error, ")})
+        code = codes.pop() if len(codes) == 1 else "invalid_input"
+        request.state.outcome = code
         detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return problem(422, "invalid_input", detail, errors=problems)
+        return problem(422, code, detail, errors=problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:

@@ -41,37 +41,31 @@ from ledger.codes import (
     require_business_code,
     require_command_id,
 )
-from ledger.errors import InvalidAmount, InvalidInput, LedgerError
-from ledger.money import parse_amount, yuan_str
+from ledger.errors import InvalidInput, LedgerError
+from ledger.money import AMOUNT_PATTERN, parse_amount, yuan_str
 from ledger.roles import Role
+from ledger.text_policy import multi_line, nested_text, single_line
 
 
 def _parse_positive(value: object) -> int:
-    if isinstance(value, float):
-        raise InvalidAmount(
-            f'the amount {value!r} is a floating-point number: write it as text, e.g. "1234.56"'
-        )
-    if not isinstance(value, str | int):
-        raise InvalidAmount(f"{value!r} is not an amount")
     return parse_amount(value)
 
 
 def _parse_non_negative(value: object) -> int:
-    if isinstance(value, float):
-        raise InvalidAmount(
-            f'the amount {value!r} is a floating-point number: write it as text, e.g. "1234.56"'
-        )
-    if not isinstance(value, str | int):
-        raise InvalidAmount(f"{value!r} is not an amount")
     return parse_amount(value, allow_zero=True)
 
 
 #: A positive amount: yuan text in, integer fen inside, yuan text out.
 _AMOUNT_SCHEMA = WithJsonSchema(
     {
-        "anyOf": [{"type": "string", "maxLength": 40}, {"type": "integer"}],
-        "description": 'Yuan as text ("1234.56", at most two decimals) or 万元 ("26.08万"); '
-        "an integer is whole yuan. Never a floating-point number.",
+        "anyOf": [
+            {"type": "string", "maxLength": 40, "pattern": AMOUNT_PATTERN},
+            {"type": "integer"},
+        ],
+        "description": 'Yuan as text ("1234.56" or "1,234.56", at most two decimals, '
+        'optionally ending in 元) or 万元 ("26.08万", "26.08万元", at most four decimals); '
+        "ASCII digits, commas only between groups of three, no sign or exponent. "
+        "An integer is whole yuan. Never a floating-point number.",
         "examples": ["1234.56", "26.08万"],
     }
 )
@@ -88,10 +82,19 @@ NonNegativeAmount = Annotated[
     PlainSerializer(yuan_str, when_used="json"),
     _AMOUNT_SCHEMA,
 ]
-#: One-line text: no control characters (they hide text from the people reading it).
-Text = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-#: Free text: line breaks and tabs allowed, other control characters not.
-Memo = Annotated[str, Field(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+#: One-line free text under the text policy (ledger/text_policy.py): no control,
+#: invisible or bidirectional characters; stored in NFC. Give it a length with Field.
+OneLine = Annotated[str, BeforeValidator(single_line)]
+#: Multi-line free text under the text policy: tabs and line breaks allowed (CR LF → LF).
+MultiLine = Annotated[str, BeforeValidator(multi_line)]
+#: One-line text: a name, a payee, who posted.
+Text = Annotated[OneLine, Field(min_length=1, max_length=200)]
+#: Free text: a memo.
+Memo = Annotated[MultiLine, Field(max_length=1000)]
+#: A reason the clerk must give.
+Reason = Annotated[MultiLine, Field(min_length=1, max_length=1000)]
+#: 文号 / 凭证号, where a posting needs one.
+DocumentNo = Annotated[OneLine, Field(min_length=1, max_length=200)]
 #: A business code: a unit, budget line or project code (one pattern, ledger.codes).
 BusinessCode = Annotated[
     str,
@@ -108,7 +111,7 @@ CommandId = Annotated[
 #: client's command id may be).
 StepId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f]+$")]
 #: A unit named by its code or by its full registered name (resolved by the handler).
-UnitRef = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+UnitRef = Annotated[OneLine, Field(min_length=1, max_length=200)]
 
 
 class Command(BaseModel):
@@ -127,10 +130,10 @@ class Command(BaseModel):
     posted_by: Text
     business_date: date
     """业务日期: when it happened in the books."""
-    document_no: Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    document_no: Annotated[OneLine, Field(max_length=200)] = ""
     """文号 / 凭证号 behind the posting."""
     memo: Memo = ""
-    adjustment_reason: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    adjustment_reason: Reason | None = None
     """Required for a correcting entry into a closed year (closer role, adjustment period)."""
 
     def fingerprint(self) -> str:
@@ -164,8 +167,8 @@ class MoneyCommand(LineCommand):
     """A line command that moves money. Money postings need their document number."""
 
     amount: Amount
-    document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-    confirm_duplicate: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    document_no: DocumentNo
+    confirm_duplicate: Reason | None = None
     """The clerk's reason for posting what looks like a duplicate (same kind, document
     number, payee and amount as an earlier posting of the line that was not reversed)."""
 
@@ -196,8 +199,8 @@ class RegisterProject(Command):
     type: Literal["register_project"] = "register_project"
     unit: UnitRef
     code: BusinessCode
-    name: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
-    implementing_units: Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x1f\x7f]*$")] = ""
+    name: Annotated[OneLine, Field(min_length=1, max_length=500)]
+    implementing_units: Annotated[OneLine, Field(max_length=500)] = ""
     classified: bool = False
     final_year: Annotated[int, Field(ge=1949, le=2200)] | None = None
     """The project's last year; its unspent money carries over only before it."""
@@ -207,12 +210,12 @@ class OpenBudgetLine(LineCommand):
     """Open a budget line (预算指标) in an open year."""
 
     type: Literal["open_budget_line"] = "open_budget_line"
-    title: Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    title: Annotated[OneLine, Field(min_length=1, max_length=500)]
     nature: Nature
     function_code: str
     fund_source: FundSource = FundSource.GENERAL_PUBLIC_BUDGET
     project: BusinessCode | None = None
-    beyond_final_year: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    beyond_final_year: Reason | None = None
     """The reason for opening a project's line in a year after the project's final year
     (e.g. the project was extended by 文号 …); refused without one."""
 
@@ -268,8 +271,8 @@ class ReverseEntry(LineCommand):
 
     type: Literal["reverse_entry"] = "reverse_entry"
     reverses_command_id: CommandId
-    reason: Memo = Field(min_length=1)
-    document_no: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    reason: Reason
+    document_no: DocumentNo
 
 
 class PriorYearItem(BaseModel):
@@ -351,9 +354,9 @@ class StartClosing(Command):
     command_id: StepId
     unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
-    policy: dict[str, Any]
+    policy: Annotated[dict[str, Any], AfterValidator(nested_text)]
     """The closing policy applied (recorded with the close)."""
-    before_year_end: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    before_year_end: Reason | None = None
     """Why the year is closed before its 31 December (refused without a reason)."""
 
 
@@ -364,7 +367,7 @@ class CloseLine(LineCommand):
     type: Literal["close_line"] = "close_line"
     command_id: StepId
     outcome: Outcome
-    rule: Annotated[str, Field(max_length=200)]
+    rule: Annotated[OneLine, Field(max_length=200)]
     """The policy rule that decided the outcome."""
 
 
@@ -406,7 +409,7 @@ class ReopenFiscalYear(Command):
     type: Literal["reopen_fiscal_year"] = "reopen_fiscal_year"
     unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
-    reason: Memo = Field(min_length=1)
+    reason: Reason
 
 
 class IssueToken(Command):
@@ -429,7 +432,7 @@ class RevokeToken(Command):
 
     type: Literal["revoke_token"] = "revoke_token"
     token_id: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")]
-    reason: Memo = Field(min_length=1)
+    reason: Reason
 
 
 AnyCommand = Annotated[

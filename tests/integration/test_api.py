@@ -232,21 +232,21 @@ def test_retries_are_idempotent_and_post_as_the_token_identity(
                 {"amount": "1.001", "payee": "X", "business_date": "2022-05-01", "document_no": "d"}
             ).encode(),
             422,
-            "invalid_input",
+            "invalid_amount",
         ),
         (
             json.dumps(
                 {"amount": 12.5, "payee": "X", "business_date": "2022-05-01", "document_no": "d"}
             ).encode(),
             422,
-            "invalid_input",
+            "invalid_amount",
         ),
         (
             json.dumps(
                 {"amount": "-3", "payee": "X", "business_date": "2022-05-01", "document_no": "d"}
             ).encode(),
             422,
-            "invalid_input",
+            "invalid_amount",
         ),
         (
             json.dumps(
@@ -326,7 +326,7 @@ def test_validation_errors_name_the_field(api: tuple[TestClient, dict[Any, str]]
     assert response.json()["errors"] == [
         {
             "field": "amount",
-            "message": "the amount 1.001 has more than two decimals; "
+            "message": 'the amount "1.001" has more than two decimals; '
             "yuan amounts are exact to the fen",
         }
     ]

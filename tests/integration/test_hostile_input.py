@@ -50,7 +50,7 @@ CORPUS: list[tuple[str, bytes, str]] = [
         "not UTF-8",
     ),
     ("enormous number", json.dumps({**GOOD, "amount": "9" * 30}).encode(), "absurdly large"),
-    ("1e400", json.dumps({**GOOD, "amount": "1e400"}).encode(), "absurdly large"),
+    ("1e400", json.dumps({**GOOD, "amount": "1e400"}).encode(), '"1e400" is not an amount'),
     ("many decimals", json.dumps({**GOOD, "amount": "10.000001"}).encode(), "two decimals"),
     ("negative", json.dumps({**GOOD, "amount": "-10"}).encode(), "negative"),
     ("zero", json.dumps({**GOOD, "amount": "0"}).encode(), "zero"),
