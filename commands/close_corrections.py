@@ -43,7 +43,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class CloseCorrection:
-    """How one posting moves the close of its line's year (nothing, for an open year)."""
+    """How one posting moves the close of its line's year (nothing, for an open year).
+
+    Passed to the line's decision as what may give money back (``release``); once the
+    line has decided, ``settle`` re-settles what the correction left on it."""
 
     line: BudgetLine
     command: LineCommand | None = None
@@ -51,10 +54,23 @@ class CloseCorrection:
     outcome: Outcome = Outcome.LAPSE
     rule: str = ""
     """Why the line settles that way (its close's rule, or the policy's)."""
+    year_label: str = ""
     next_line: BudgetLine | None = None
-    """Next year's line, for a carryover."""
-    from_close: int = 0
-    """Fen the close gives back to the line so that the correction can take them."""
+    """Next year's line, for a carryover (None if the close never opened it)."""
+
+    @property
+    def gives_back(self) -> CloseCorrection | None:
+        """What the line may take money back from: this, for a correction; else None."""
+        return self if self.command is not None else None
+
+    def release(self, amount: int) -> None:
+        """Refuse unless the close can give ``amount`` back to the line: it settled at least
+        that much this way, and, for a carryover, next year's line still holds it."""
+        self.line.require_close_release(amount, self.outcome, self.year_label)
+        if self.outcome is Outcome.CARRY_OVER:
+            if self.next_line is None:  # pragma: no cover - a carryover opened it
+                raise CloseBlocked(f"the carryover of {self.line.label} has no line next year")
+            self.next_line.require_carryover_return(amount, self.line.label)
 
     def settle(self) -> list[Aggregate]:
         """Trigger the events that settle what the correction left on the line (after the
@@ -63,12 +79,12 @@ class CloseCorrection:
         if command is None:
             return []
         meta = command.meta()
+        next_line = self.next_line
         amount = self.line.resettle_close(
             self.outcome, correction=command.command_id, rule=self.rule, **meta
         )
         if amount == 0 or self.outcome is Outcome.LAPSE:
             return []
-        next_line = self.next_line
         if next_line is None:  # pragma: no cover - planned before any event
             raise CloseBlocked(f"the carryover of {self.line.label} has nowhere to go")
         next_line.adjust_carryover_received(
@@ -87,11 +103,11 @@ def _next_year_meta(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def plan_close_correction(
-    handler: CommandHandler, command: LineCommand, line: BudgetLine, takes: int
+    handler: CommandHandler, command: LineCommand, line: BudgetLine
 ) -> CloseCorrection:
-    """Check, before any event, that ``command`` (posted into ``line``) can move its year's
-    close, and say how. ``takes`` is the fen the posting removes from what the line has
-    available (0 for one that adds money). A posting into an open year moves nothing."""
+    """Say how ``command`` (posted into ``line``) moves its year's close, checking before
+    any event what does not depend on the amount: a carryover needs next year open. A
+    posting into an open year moves nothing."""
     if command.adjustment_reason is None:
         # The handler let the posting in, so its year is open: nothing was settled yet.
         return CloseCorrection(line)
@@ -99,10 +115,7 @@ def plan_close_correction(
     if fiscal_year.status is not YearStatus.CLOSED:  # pragma: no cover - refused before
         return CloseCorrection(line)
     outcome, rule = _outcome_of(handler, fiscal_year, line)
-    from_close = max(0, takes - line.totals.available)
-    plan = CloseCorrection(line, command, outcome, rule, from_close=from_close)
-    if from_close:
-        line.require_close_release(from_close, outcome, fiscal_year.label)
+    plan = CloseCorrection(line, command, outcome, rule, fiscal_year.label)
     if outcome is Outcome.LAPSE:
         return plan
     next_year = handler._year(command.unit, command.year + 1)
@@ -117,16 +130,9 @@ def plan_close_correction(
             f"line {line.code} of {line.year} carried over to {next_year.year}, so this "
             f"correction moves next year's opening too, but {next_year.label} is {what}"
         )
-    if from_close:
-        found = handler._find(
-            BudgetLine, BudgetLine.id_for(line.unit_code, line.year + 1, line.code)
-        )
-        if found is None:  # pragma: no cover - a carryover opens next year's line
-            raise CloseBlocked(f"the carryover of {line.label} has no line in {next_year.year}")
-        found.require_carryover_return(from_close, line.label)
-        plan.next_line = found
-    else:
-        plan.next_line = handler._next_year_line(line, _next_year_meta(command.meta()))
+    # next year's line: the one the close carried into, or opened like this one (only
+    # stored if the correction adds money to carry over)
+    plan.next_line = handler._next_year_line(line, _next_year_meta(command.meta()))
     return plan
 
 

@@ -76,7 +76,6 @@ from ledger.errors import (
     YearClosed,
     YearNotOpen,
 )
-from ledger.line_totals import ALLOCATED
 from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 
@@ -482,14 +481,14 @@ class CommandHandler:
         )
         return [line], f"budget line {c.line} opened", line
 
-    def _close_correction(self, c: LineCommand, line: BudgetLine, takes: int) -> CloseCorrection:
+    def _close_correction(self, c: LineCommand, line: BudgetLine) -> CloseCorrection:
         """How a posting into ``line`` moves its year's close: nothing in an open year; a
         correction into a closed year re-settles the line (commands/close_corrections.py)."""
-        return plan_close_correction(self, c, line, takes)
+        return plan_close_correction(self, c, line)
 
     def _allocate(self, c: AllocateBudget) -> Decision:
         line = self._line(c)
-        close = self._close_correction(c, line, 0)
+        close = self._close_correction(c, line)
         line.allocate(c.amount, initial=c.initial, **c.meta())
         what = "initial budget" if c.initial else "allocation"
         message = f"{what} of {yuan_str(c.amount)} yuan to line {c.line}"
@@ -497,19 +496,19 @@ class CommandHandler:
 
     def _reduce(self, c: ReduceBudget) -> Decision:
         line = self._line(c)
-        close = self._close_correction(c, line, c.amount)
-        line.reduce(c.amount, from_close=close.from_close, **c.meta())
+        close = self._close_correction(c, line)
+        line.reduce(c.amount, close=close.gives_back, **c.meta())
         message = f"line {c.line} reduced by {yuan_str(c.amount)} yuan"
         return [line, *close.settle()], message, line
 
     def _transfer(self, c: TransferToEnterprise) -> Decision:
         line = self._line(c)
-        close = self._close_correction(c, line, c.amount)
+        close = self._close_correction(c, line)
         line.transfer_to_enterprise(
             c.amount,
             payee=c.payee,
             economic_code=c.economic_code,
-            from_close=close.from_close,
+            close=close.gives_back,
             **c.meta(),
         )
         message = f"{yuan_str(c.amount)} yuan transferred to {c.payee}"
@@ -517,7 +516,7 @@ class CommandHandler:
 
     def _disburse(self, c: Disburse) -> Decision:
         line = self._line(c)
-        close = self._close_correction(c, line, c.amount)
+        close = self._close_correction(c, line)
         line.disburse(
             c.amount,
             payee=c.payee,
@@ -525,16 +524,16 @@ class CommandHandler:
             three_public=c.three_public,
             procurement_category=c.procurement_category,
             supplier_size=c.supplier_size,
-            from_close=close.from_close,
+            close=close.gives_back,
             **c.meta(),
         )
         return [line, *close.settle()], f"{yuan_str(c.amount)} yuan paid to {c.payee}", line
 
     def _claw_back(self, c: ClawBack) -> Decision:
         line = self._line(c)
-        close = self._close_correction(c, line, c.amount)
+        close = self._close_correction(c, line)
         line.claw_back(
-            c.amount, from_carryover=c.from_carryover, from_close=close.from_close, **c.meta()
+            c.amount, from_carryover=c.from_carryover, close=close.gives_back, **c.meta()
         )
         message = f"{yuan_str(c.amount)} yuan clawed back from line {c.line}"
         return [line, *close.settle()], message, line
@@ -552,9 +551,8 @@ class CommandHandler:
             raise NotReversible(
                 f"line {c.line} has no posting made by command {c.reverses_command_id}"
             )
-        takes = original.amount if type(original).__name__ == ALLOCATED else 0
-        close = self._close_correction(c, line, takes)
-        line.reverse(original, reason=c.reason, from_close=close.from_close, **c.meta())
+        close = self._close_correction(c, line)
+        line.reverse(original, reason=c.reason, close=close.gives_back, **c.meta())
         message = f"posting {c.reverses_command_id} on line {c.line} reversed"
         return [line, *close.settle()], message, line
 

@@ -8,7 +8,7 @@ they check the rules and raise typed errors — and trigger events; each event's
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -40,6 +40,15 @@ from ledger.money import yuan_str
 ENTERPRISE_CLASS = "312"
 CARRY_OVER = Outcome.CARRY_OVER.value
 LAPSE = Outcome.LAPSE.value
+
+
+class CloseRelease(Protocol):
+    """Gives money a correction needs back from the close of the line's closed year."""
+
+    def release(self, amount: int) -> None:
+        """Take ``amount`` back from what the close settled, or raise
+        :class:`~ledger.errors.Overspend` saying why it cannot (nothing is moved yet: the
+        re-settlement follows the correction's event)."""
 
 
 class BudgetLine(Aggregate):
@@ -280,10 +289,13 @@ class BudgetLine(Aggregate):
 
     # --- decide -----------------------------------------------------------
 
-    def _require_available(self, amount: int, what: str, from_close: int = 0) -> None:
-        """Refuse ``amount`` beyond what is available. ``from_close`` is what the close of
-        this line's (closed) year gives back for a correction, in the same command."""
-        available = self.totals.available + from_close
+    def _require_available(self, amount: int, what: str, close: CloseRelease | None = None) -> None:
+        """Refuse ``amount`` beyond what is available. For a correction into this line's
+        closed year, ``close`` gives the rest back from what the close settled (or refuses)."""
+        available = self.totals.available
+        if amount > available and close is not None:
+            close.release(amount - available)
+            return
         if amount > available:
             raise Overspend(
                 f"{what} of {yuan_str(amount)} yuan would take {self.label} below zero: "
@@ -293,14 +305,19 @@ class BudgetLine(Aggregate):
     def allocate(self, amount: int, *, initial: bool, **meta: Any) -> None:
         self.trigger_event(self.Allocated, amount=amount, initial=initial, **meta)
 
-    def reduce(self, amount: int, *, from_close: int = 0, **meta: Any) -> None:
-        self._require_available(amount, "a reduction", from_close)
+    def reduce(self, amount: int, *, close: CloseRelease | None = None, **meta: Any) -> None:
+        self._require_available(amount, "a reduction", close)
         self.trigger_event(self.Reduced, amount=amount, **meta)
 
     def claw_back(
-        self, amount: int, *, from_carryover: bool = False, from_close: int = 0, **meta: Any
+        self,
+        amount: int,
+        *,
+        from_carryover: bool = False,
+        close: CloseRelease | None = None,
+        **meta: Any,
     ) -> None:
-        self._require_available(amount, "a clawback", from_close)
+        self._require_available(amount, "a clawback", close)
         if from_carryover:
             unspent = self.totals.carryover_budget - self.totals.spent_from_carryover
             if amount > unspent:
@@ -334,7 +351,13 @@ class BudgetLine(Aggregate):
         return amount
 
     def transfer_to_enterprise(
-        self, amount: int, *, payee: str, economic_code: str, from_close: int = 0, **meta: Any
+        self,
+        amount: int,
+        *,
+        payee: str,
+        economic_code: str,
+        close: CloseRelease | None = None,
+        **meta: Any,
     ) -> None:
         if economic_class(economic_code) != ENTERPRISE_CLASS:
             raise NatureMismatch(
@@ -346,7 +369,7 @@ class BudgetLine(Aggregate):
                 f"{self.label} is a basic expenditure line; transfers to enterprises are paid "
                 "from project lines"
             )
-        self._require_available(amount, "a transfer", from_close)
+        self._require_available(amount, "a transfer", close)
         self.trigger_event(
             self.TransferredToEnterprise,
             amount=amount,
@@ -364,7 +387,7 @@ class BudgetLine(Aggregate):
         three_public: ThreePublic | None,
         procurement_category: ProcurementCategory | None,
         supplier_size: SupplierSize | None,
-        from_close: int = 0,
+        close: CloseRelease | None = None,
         **meta: Any,
     ) -> None:
         klass = economic_class(economic_code)
@@ -392,7 +415,7 @@ class BudgetLine(Aggregate):
             raise NatureMismatch(
                 "a procurement payment needs both its category and the supplier size"
             )
-        self._require_available(amount, "a payment", from_close)
+        self._require_available(amount, "a payment", close)
         self.trigger_event(
             self.Disbursed,
             amount=amount,
@@ -407,7 +430,12 @@ class BudgetLine(Aggregate):
         )
 
     def reverse(
-        self, original: BudgetLine.MoneyEvent, *, reason: str, from_close: int = 0, **meta: Any
+        self,
+        original: BudgetLine.MoneyEvent,
+        *,
+        reason: str,
+        close: CloseRelease | None = None,
+        **meta: Any,
     ) -> None:
         """Undo ``original``, a money event of this line (红字冲销)."""
         version = original.originator_version
@@ -420,7 +448,7 @@ class BudgetLine(Aggregate):
                 "reversed"
             )
         if kind == ALLOCATED:
-            self._require_available(original.amount, "reversing that allocation", from_close)
+            self._require_available(original.amount, "reversing that allocation", close)
         self.trigger_event(
             self.EntryReversed,
             reverses_version=version,

@@ -269,7 +269,7 @@ def test_a_refused_correction_in_a_batch_leaves_nothing_behind(closed: Scenario)
     handler = CommandHandler(closed.ledger, actor=CLOSER, today=lambda: IN_PERIOD)
     fields = {"business_date": f"{YEAR}-12-31", "adjustment_reason": "审计调整"}
     good = cmd("disburse", line="L-GO", amount="10", payee="X", economic_code="30227", **fields)
-    # decided against the close, then refused by the line's own rule (312 is a transfer)
+    # refused by the line's own rule (312 is a transfer), as in an open year
     bad = cmd("disburse", line="L-GO", amount="10", payee="X", economic_code="31201", **fields)
     outcome = handler.handle_batch([parse_command(good), parse_command(bad)])
     assert outcome.failed_index == 1 and isinstance(outcome.error, NatureMismatch)
