@@ -297,3 +297,14 @@ def test_a_reversal_cannot_itself_be_reversed(closed: Scenario) -> None:
             cmd("reverse_entry", line="L-GO", reverses_command_id="nothing", reason="?", **nxt)
         )
     assert closed.stored() == before
+
+
+def test_a_line_snapshot_keeps_how_its_close_settled_it(closed: Scenario) -> None:
+    carried = line(closed, "L-GO")
+    snapshot = BudgetLine.Snapshot.take(carried)
+    assert snapshot.state["close_outcome"] == "carry_over"
+    assert vars(snapshot.mutate(None)) == vars(carried)
+    # a snapshot taken before lines knew it revives as "no close recorded"
+    old = BudgetLine.Snapshot.take(carried)
+    del old.state["close_outcome"]
+    assert old.mutate(None).close_outcome is None
