@@ -426,7 +426,11 @@ def test_the_readme_correction_example_rebalances_a_closed_year(cli: Cli) -> Non
     """README: ``fundflow post disburse … --adjustment-reason "…"`` — a correcting payment
     into a closed year, in its adjustment period, run as written (the … filled in)."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    example = next(ln for ln in readme.splitlines() if "--adjustment-reason" in ln)
+    example = next(
+        ln
+        for ln in readme.splitlines()
+        if ln.startswith("fundflow post disburse") and "--adjustment-reason" in ln
+    )
     words = example.split("#")[0].split()
     assert words[:3] == ["fundflow", "post", "disburse"] and words[-2] == "--adjustment-reason"
 
