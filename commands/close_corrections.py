@@ -56,7 +56,8 @@ class CloseCorrection:
     """Why the line settles that way (its close's rule, or the policy's)."""
     year_label: str = ""
     next_line: BudgetLine | None = None
-    """Next year's line, for a carryover (None if the close never opened it)."""
+    """Next year's line, for a carryover (opened like this one, and stored only if money
+    is carried into it, when the close had carried nothing)."""
 
     @property
     def gives_back(self) -> CloseCorrection | None:
@@ -127,8 +128,8 @@ def plan_close_correction(
             f"{next_year.year} again"
         )
         raise CloseBlocked(
-            f"line {line.code} of {line.year} carried over to {next_year.year}, so this "
-            f"correction moves next year's opening too, but {next_year.label} is {what}"
+            f"line {line.code} of {line.year} settles by carrying over to {next_year.year}, so "
+            f"this correction moves next year's opening too, but {next_year.label} is {what}"
         )
     # next year's line: the one the close carried into, or opened like this one (only
     # stored if the correction adds money to carry over)

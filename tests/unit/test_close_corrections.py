@@ -308,3 +308,19 @@ def test_a_line_snapshot_keeps_how_its_close_settled_it(closed: Scenario) -> Non
     old = BudgetLine.Snapshot.take(carried)
     del old.state["close_outcome"]
     assert old.mutate(None).close_outcome is None
+
+
+def test_a_correction_waits_while_next_year_is_being_closed(closed: Scenario) -> None:
+    start = cmd(
+        "start_closing",
+        unit=UNIT,
+        year=NEXT,
+        policy=load_policy().snapshot(),
+        business_date=f"{NEXT}-12-31",
+        document_no="结账",
+    )
+    CommandHandler(closed.ledger, actor=CLOSER).handle(parse_command(start))
+    before = closed.stored()
+    with pytest.raises(CloseBlocked, match="is being closed: wait until its close has finished"):
+        correct(closed, cmd("allocate_budget", line="L-GO", amount="1"))
+    assert closed.stored() == before
