@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from pydantic import BaseModel
 
+from commands.close_corrections import CloseCorrection, plan_close_correction
 from commands.models import (
     AbandonClosing,
     AllocateBudget,
@@ -664,26 +665,42 @@ class CommandHandler:
         )
         return [line], f"budget line {c.line} opened", line
 
+    def _close_correction(self, c: LineCommand, line: BudgetLine) -> CloseCorrection:
+        """How a posting into ``line`` moves its year's close: nothing in an open year; a
+        correction into a closed year re-settles the line (commands/close_corrections.py)."""
+        return plan_close_correction(self, c, line)
+
     def _allocate(self, c: AllocateBudget) -> Decision:
         line = self._line(c)
+        close = self._close_correction(c, line)
         line.allocate(c.amount, initial=c.initial, **c.meta())
         what = "initial budget" if c.initial else "allocation"
-        return [line], f"{what} of {yuan_str(c.amount)} yuan to line {c.line}", line
+        message = f"{what} of {yuan_str(c.amount)} yuan to line {c.line}"
+        return [line, *close.settle()], message, line
 
     def _reduce(self, c: ReduceBudget) -> Decision:
         line = self._line(c)
-        line.reduce(c.amount, **c.meta())
-        return [line], f"line {c.line} reduced by {yuan_str(c.amount)} yuan", line
+        close = self._close_correction(c, line)
+        line.reduce(c.amount, close=close.gives_back, **c.meta())
+        message = f"line {c.line} reduced by {yuan_str(c.amount)} yuan"
+        return [line, *close.settle()], message, line
 
     def _transfer(self, c: TransferToEnterprise) -> Decision:
         line = self._line(c)
+        close = self._close_correction(c, line)
         line.transfer_to_enterprise(
-            c.amount, payee=c.payee, economic_code=c.economic_code, **c.meta()
+            c.amount,
+            payee=c.payee,
+            economic_code=c.economic_code,
+            close=close.gives_back,
+            **c.meta(),
         )
-        return [line], f"{yuan_str(c.amount)} yuan transferred to {c.payee}", line
+        message = f"{yuan_str(c.amount)} yuan transferred to {c.payee}"
+        return [line, *close.settle()], message, line
 
     def _disburse(self, c: Disburse) -> Decision:
         line = self._line(c)
+        close = self._close_correction(c, line)
         line.disburse(
             c.amount,
             payee=c.payee,
@@ -691,24 +708,43 @@ class CommandHandler:
             three_public=c.three_public,
             procurement_category=c.procurement_category,
             supplier_size=c.supplier_size,
+            close=close.gives_back,
             **c.meta(),
         )
-        return [line], f"{yuan_str(c.amount)} yuan paid to {c.payee}", line
+        return [line, *close.settle()], f"{yuan_str(c.amount)} yuan paid to {c.payee}", line
 
     def _claw_back(self, c: ClawBack) -> Decision:
         line = self._line(c)
-        line.claw_back(c.amount, from_carryover=c.from_carryover, **c.meta())
-        return [line], f"{yuan_str(c.amount)} yuan clawed back from line {c.line}", line
+        close = self._close_correction(c, line)
+        line.claw_back(
+            c.amount, from_carryover=c.from_carryover, close=close.gives_back, **c.meta()
+        )
+        message = f"{yuan_str(c.amount)} yuan clawed back from line {c.line}"
+        return [line, *close.settle()], message, line
 
     def _reverse(self, c: ReverseEntry) -> Decision:
         line = self._line(c)
         original = self._money_event_of(line, c.reverses_command_id)
         if original is None:
+            if self._is_reversal(c.unit, c.reverses_command_id):
+                raise NotReversible(
+                    f"command {c.reverses_command_id} was itself a reversal (红字冲销): a "
+                    "reversal cannot itself be reversed; post the original again if it was "
+                    "reversed in error"
+                )
             raise NotReversible(
                 f"line {c.line} has no posting made by command {c.reverses_command_id}"
             )
-        line.reverse(original, reason=c.reason, **c.meta())
-        return [line], f"posting {c.reverses_command_id} on line {c.line} reversed", line
+        close = self._close_correction(c, line)
+        line.reverse(original, reason=c.reason, close=close.gives_back, **c.meta())
+        message = f"posting {c.reverses_command_id} on line {c.line} reversed"
+        return [line, *close.settle()], message, line
+
+    def _is_reversal(self, unit_code: str, command_id: str) -> bool:
+        record = self._find(
+            CommandRecord, CommandRecord.id_for(CLIENT_NAMESPACE, unit_code, command_id)
+        )
+        return record is not None and record.command_type == "reverse_entry"
 
     def _money_event_of(self, line: BudgetLine, command_id: str) -> BudgetLine.MoneyEvent | None:
         """The money event ``command_id`` posted on ``line``: found through the command's

@@ -278,6 +278,12 @@ class Books:
             kind = type(event).__name__
             line.totals.apply(kind, event.amount)
             self._post(line, kind, event.amount)
+        elif isinstance(event, BudgetLine.CloseAdjusted):
+            # A correction into a closed year moved its close: the same kind of entry,
+            # by a signed amount.
+            line = self.lines[event.originator_id]
+            line.totals.apply(event.settles, event.amount)
+            self._post(line, event.settles, event.amount)
 
     def _in_scope(self, event: Any) -> bool:
         if isinstance(event, Unit.Registered):

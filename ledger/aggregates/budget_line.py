@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from typing import Any
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -26,12 +26,31 @@ from ledger.classifications import (
     ThreePublic,
     economic_class,
 )
+from ledger.closing.policy import Outcome
 from ledger.errors import NatureMismatch, NotReversible, Overspend, PossibleDuplicate
 from ledger.events import PostedCreation, PostedEvent, business_id, encode_key
-from ledger.line_totals import ALLOCATED, MONEY_KINDS, LineTotals
+from ledger.line_totals import (
+    ALLOCATED,
+    CARRIED_IN,
+    CARRIED_OUT,
+    LAPSED,
+    MONEY_KINDS,
+    LineTotals,
+)
 from ledger.money import yuan_str
 
 ENTERPRISE_CLASS = "312"
+CARRY_OVER = Outcome.CARRY_OVER.value
+LAPSE = Outcome.LAPSE.value
+
+
+class CloseRelease(Protocol):
+    """Gives money a correction needs back from the close of the line's closed year."""
+
+    def release(self, amount: int) -> None:
+        """Take ``amount`` back from what the close settled, or raise
+        :class:`~ledger.errors.Overspend` saying why it cannot (nothing is moved yet: the
+        re-settlement follows the correction's event)."""
 
 
 def _comparable(text: str) -> str:
@@ -126,6 +145,10 @@ class BudgetLine(Aggregate):
         to_year: int
         to_line: str
 
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.close_outcome = CARRY_OVER
+
     class CarryoverReceived(ClosingEvent):
         """上年结转资金: this line receives last year's unspent balance."""
 
@@ -137,6 +160,65 @@ class BudgetLine(Aggregate):
 
         reason: str
         """Which rule of the closing policy decided it."""
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.close_outcome = LAPSE
+
+    class CloseAdjusted(PostedEvent):
+        """A correcting entry posted into a closed year (in its adjustment period) moved
+        what the year's close settled on a line, so that the line is empty again and next
+        year opens with what this year closed with. Stored with the correction, by the same
+        command; never posted on its own and never reversed (reverse the correction, which
+        moves the close back)."""
+
+        settles: ClassVar[str]
+        """The closing entry kind this adjusts (its totals and postings move with it)."""
+
+        amount: int
+        """Fen, signed: positive settles more (the correction added money to the line),
+        negative takes settled money back (the correction spent or removed it)."""
+        correction: str
+        """Command id of the correcting entry this follows (the command that stored both)."""
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.totals.apply(self.settles, self.amount)
+
+    class CarryoverAdjusted(CloseAdjusted):
+        """结转调整: the closed line's carryover to next year's line grows or shrinks with a
+        correction; next year's line records the other side (:class:`CarryoverReceiptAdjusted`)."""
+
+        settles = CARRIED_OUT
+        to_year: int
+        """The year the carryover went to."""
+        to_line: str
+        """The line of that year that received it (same code)."""
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.close_outcome = CARRY_OVER
+
+    class CarryoverReceiptAdjusted(CloseAdjusted):
+        """上年结转调整: what this line received from last year's line (its opening, 上年结转)
+        grows or shrinks with a correction posted into last year after its close."""
+
+        settles = CARRIED_IN
+        from_year: int
+        """The closed year the correction was posted into."""
+        from_line: str
+        """The line of that year whose carryover moved (same code)."""
+
+    class LapseAdjusted(CloseAdjusted):
+        """结余调整: what the closed line returned to the finance bureau at the close grows
+        or shrinks with a correction."""
+
+        settles = LAPSED
+        reason: str
+        """Why this line lapses: the rule of its close (or of the closing policy)."""
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            aggregate.close_outcome = LAPSE
 
     class EntryReversed(PostedEvent):
         """红字冲销: an earlier money event of this line, undone. The original stays."""
@@ -185,6 +267,7 @@ class BudgetLine(Aggregate):
             line.nature = Nature(line.nature)
             line.totals = LineTotals(**line.totals)
             line.reversed_versions = set(line.reversed_versions)
+            line.__dict__.setdefault("close_outcome", None)  # snapshots taken before it
             return line
 
     def __init__(
@@ -219,6 +302,9 @@ class BudgetLine(Aggregate):
         The line keeps no list of its entries: its state stays the same size however
         many payments it receives. A reversal is decided against the original event,
         which the command handler reads from the store."""
+        self.close_outcome: str | None = None
+        """How the line's last year-end close settled it (``carry_over`` or ``lapse``), as
+        its last closing entry says; None while no close has moved money on it."""
 
     @staticmethod
     def create_id(unit_code: str, year: int, code: str) -> UUID:
@@ -251,8 +337,13 @@ class BudgetLine(Aggregate):
                 "import: the field confirm_duplicate)"
             )
 
-    def _require_available(self, amount: int, what: str) -> None:
+    def _require_available(self, amount: int, what: str, close: CloseRelease | None = None) -> None:
+        """Refuse ``amount`` beyond what is available. For a correction into this line's
+        closed year, ``close`` gives the rest back from what the close settled (or refuses)."""
         available = self.totals.available
+        if amount > available and close is not None:
+            close.release(amount - available)
+            return
         if amount > available:
             raise Overspend(
                 f"{what} of {yuan_str(amount)} yuan would take {self.label} below zero: "
@@ -263,13 +354,21 @@ class BudgetLine(Aggregate):
         self._refuse_duplicate(self.Allocated, amount, None, meta)
         self.trigger_event(self.Allocated, amount=amount, initial=initial, **meta)
 
-    def reduce(self, amount: int, **meta: Any) -> None:
-        self._require_available(amount, "a reduction")
+    def reduce(self, amount: int, *, close: CloseRelease | None = None, **meta: Any) -> None:
         self._refuse_duplicate(self.Reduced, amount, None, meta)
+        self._require_available(amount, "a reduction", close)
         self.trigger_event(self.Reduced, amount=amount, **meta)
 
-    def claw_back(self, amount: int, *, from_carryover: bool = False, **meta: Any) -> None:
-        self._require_available(amount, "a clawback")
+    def claw_back(
+        self,
+        amount: int,
+        *,
+        from_carryover: bool = False,
+        close: CloseRelease | None = None,
+        **meta: Any,
+    ) -> None:
+        self._refuse_duplicate(self.ClawedBack, amount, None, meta)
+        self._require_available(amount, "a clawback", close)
         if from_carryover:
             unspent = self.totals.carryover_budget - self.totals.spent_from_carryover
             if amount > unspent:
@@ -277,7 +376,6 @@ class BudgetLine(Aggregate):
                     f"a clawback of {yuan_str(amount)} yuan of last year's carryover exceeds what "
                     f"is left of it on {self.label}: {yuan_str(unspent)} yuan"
                 )
-        self._refuse_duplicate(self.ClawedBack, amount, None, meta)
         self.trigger_event(self.ClawedBack, amount=amount, from_carryover=from_carryover, **meta)
 
     def carry_over(self, *, to_year: int, to_line: str, **meta: Any) -> int:
@@ -304,7 +402,13 @@ class BudgetLine(Aggregate):
         return amount
 
     def transfer_to_enterprise(
-        self, amount: int, *, payee: str, economic_code: str, **meta: Any
+        self,
+        amount: int,
+        *,
+        payee: str,
+        economic_code: str,
+        close: CloseRelease | None = None,
+        **meta: Any,
     ) -> None:
         if economic_class(economic_code) != ENTERPRISE_CLASS:
             raise NatureMismatch(
@@ -316,8 +420,8 @@ class BudgetLine(Aggregate):
                 f"{self.label} is a basic expenditure line; transfers to enterprises are paid "
                 "from project lines"
             )
-        self._require_available(amount, "a transfer")
         self._refuse_duplicate(self.TransferredToEnterprise, amount, payee, meta)
+        self._require_available(amount, "a transfer", close)
         self.trigger_event(
             self.TransferredToEnterprise,
             amount=amount,
@@ -335,6 +439,7 @@ class BudgetLine(Aggregate):
         three_public: ThreePublic | None,
         procurement_category: ProcurementCategory | None,
         supplier_size: SupplierSize | None,
+        close: CloseRelease | None = None,
         **meta: Any,
     ) -> None:
         klass = economic_class(economic_code)
@@ -362,8 +467,8 @@ class BudgetLine(Aggregate):
             raise NatureMismatch(
                 "a procurement payment needs both its category and the supplier size"
             )
-        self._require_available(amount, "a payment")
         self._refuse_duplicate(self.Disbursed, amount, payee, meta)
+        self._require_available(amount, "a payment", close)
         self.trigger_event(
             self.Disbursed,
             amount=amount,
@@ -377,7 +482,14 @@ class BudgetLine(Aggregate):
             **meta,
         )
 
-    def reverse(self, original: BudgetLine.MoneyEvent, *, reason: str, **meta: Any) -> None:
+    def reverse(
+        self,
+        original: BudgetLine.MoneyEvent,
+        *,
+        reason: str,
+        close: CloseRelease | None = None,
+        **meta: Any,
+    ) -> None:
         """Undo ``original``, a money event of this line (红字冲销)."""
         version = original.originator_version
         kind = type(original).__name__
@@ -389,7 +501,7 @@ class BudgetLine(Aggregate):
                 "reversed"
             )
         if kind == ALLOCATED:
-            self._require_available(original.amount, "reversing that allocation")
+            self._require_available(original.amount, "reversing that allocation", close)
         self.trigger_event(
             self.EntryReversed,
             reverses_version=version,
@@ -405,6 +517,73 @@ class BudgetLine(Aggregate):
             payee=getattr(original, "payee", None),
             reversed_document_no=original.document_no,
             reason=reason,
+            **meta,
+        )
+
+    # --- corrections into a closed year -----------------------------------------
+
+    def require_close_release(self, amount: int, outcome: Outcome, year_label: str) -> None:
+        """Refuse to take ``amount`` back from this closed line's close if the close settled
+        less than that by ``outcome`` (carried over, or lapsed)."""
+        settled = self.totals.carried_out if outcome is Outcome.CARRY_OVER else self.totals.lapsed
+        if amount > settled:
+            what = "carried over" if outcome is Outcome.CARRY_OVER else "lapsed"
+            raise Overspend(
+                f"this correction needs {yuan_str(amount)} yuan that the close of {year_label} "
+                f"settled on {self.label}, but only {yuan_str(settled)} yuan {what} there"
+            )
+
+    def require_carryover_return(self, amount: int, from_label: str) -> None:
+        """Refuse to give ``amount`` of last year's carryover back to ``from_label`` (a
+        correction spends it there) if this line has already used or lost it."""
+        available, left = self.totals.available, self.totals.carryover_budget
+        if amount > min(available, left):
+            raise Overspend(
+                f"this correction takes {yuan_str(amount)} yuan of the carryover of {from_label} "
+                f"back from {self.label}, which has only {yuan_str(available)} yuan available "
+                f"and {yuan_str(left)} yuan of that carryover left; reduce or reverse postings "
+                "there first"
+            )
+
+    def resettle_close(
+        self,
+        outcome: Outcome,
+        *,
+        correction: str,
+        rule: str,
+        **meta: Any,
+    ) -> int:
+        """After a correction into this line's closed year, settle whatever it left on the
+        line (or took beyond it) the way the close settled the line; returns the fen moved
+        (negative: taken back). The caller moves next year's line by as much."""
+        amount = self.totals.available
+        if amount == 0:
+            return 0
+        if outcome is Outcome.CARRY_OVER:
+            self.trigger_event(
+                self.CarryoverAdjusted,
+                amount=amount,
+                correction=correction,
+                to_year=self.year + 1,
+                to_line=self.code,
+                **meta,
+            )
+        else:
+            self.trigger_event(
+                self.LapseAdjusted, amount=amount, correction=correction, reason=rule, **meta
+            )
+        return amount
+
+    def adjust_carryover_received(
+        self, amount: int, *, from_year: int, from_line: str, correction: str, **meta: Any
+    ) -> None:
+        """The other side of :meth:`resettle_close` for a carryover, on next year's line."""
+        self.trigger_event(
+            self.CarryoverReceiptAdjusted,
+            amount=amount,
+            correction=correction,
+            from_year=from_year,
+            from_line=from_line,
             **meta,
         )
 

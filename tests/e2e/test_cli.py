@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from commands.handlers import today_in_china
 from tests.conftest import postgres_schema_url
 from tests.published import unexplained_differences
 
@@ -419,3 +420,81 @@ def test_audit_verify_names_a_tampered_event(cli: Cli) -> None:
     conn.close()
     done = cli("audit", "verify", ok=False)
     assert done.returncode == 1 and "TAMPERED: the chain breaks at event 250" in done.stdout
+
+
+def test_the_readme_correction_example_rebalances_a_closed_year(cli: Cli) -> None:
+    """README: ``fundflow post disburse … --adjustment-reason "…"`` — a correcting payment
+    into a closed year, in its adjustment period, run as written (the … filled in)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    example = next(
+        ln
+        for ln in readme.splitlines()
+        if ln.startswith("fundflow post disburse") and "--adjustment-reason" in ln
+    )
+    words = example.split("#")[0].split()
+    assert words[:3] == ["fundflow", "post", "disburse"] and words[-2] == "--adjustment-reason"
+
+    # the README's import example, as last year's books (still in their adjustment period)
+    last = today_in_china().year - 1
+    lines = [
+        ln.replace("2024", str(last)) for ln in readme.splitlines() if ln.startswith('{"type"')
+    ]
+    path = cli.workdir / "books.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("import", str(path), "--role", "admin")
+    policy = cli.workdir / "policy.toml"
+    policy.write_text("adjustment_period_days = 366\n", encoding="utf-8")
+    closed = cli(
+        "close-year",
+        "--unit",
+        "U9",
+        "--year",
+        str(last),
+        "--policy",
+        str(policy),
+        "--role",
+        "closer",
+    )
+    assert "XM-P1: carry_over 239000.00 yuan" in closed.stdout
+
+    cli.env["FUNDFLOW_ROLE"] = "closer"
+    filled = [
+        "--unit", "U9", "--year", str(last), "--line", "XM-P1", "--amount", "4300",
+        "--payee", "差旅报销", "--economic-code", "30211", "--date", f"{last}-12-31",
+        "--document-no", f"记-{last}-12-0099", "--command-id", "adj-1",
+    ]  # fmt: skip
+    paid = cli(*words[1:3], *filled, words[-2], "审计发现漏记一笔差旅费")
+    result = json.loads(paid.stdout)
+    assert result["available"] == "0.00"
+    assert [e["type"] for e in result["events"]] == [
+        "Disbursed",
+        "CarryoverAdjusted",
+        "CarryoverReceiptAdjusted",
+    ]
+    for year in (last, last + 1):
+        assert (
+            f"identities hold for {year}"
+            in cli("check", "--unit", "U9", "--year", str(year)).stdout
+        )
+    balances = json.loads(
+        cli(
+            "report", "balances", "--unit", "U9", "--year", str(last + 1), "--format", "json"
+        ).stdout
+    )
+    assert balances["lines"][0]["balance"] == "234700.00"  # 239000 − 4300
+    again = cli("close-year", "--unit", "U9", "--year", str(last), "--role", "closer")
+    assert "already closed" in again.stdout
+
+    # the correction reversed, also as a correction: the carryover comes back
+    cli(
+        "post", "reverse", "--unit", "U9", "--year", str(last), "--line", "XM-P1",
+        "--reverses", "adj-1", "--reason", "重复报销", "--date", f"{last}-12-31",
+        "--document-no", f"记-{last}-12-0100", "--adjustment-reason", "冲销重复报销",
+    )  # fmt: skip
+    for year in (last, last + 1):
+        assert (
+            f"identities hold for {year}"
+            in cli("check", "--unit", "U9", "--year", str(year)).stdout
+        )
+    too_much = cli(*words[1:3], *filled[:-2], "--amount", "239000.01", words[-2], "?", ok=False)
+    assert "rejected (overspend)" in too_much.stderr and "carried over" in too_much.stderr

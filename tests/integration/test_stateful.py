@@ -1,16 +1,18 @@
 """A stateful model test: hypothesis drives the real application (SQLite, and PostgreSQL)
 with random sequences of every command — allocations, top-ups, reductions, transfers,
 disbursements, clawbacks, reversals, retries of earlier command ids, the year-end close,
-postings into the closed year, reopening — next to a deliberately simple model (dicts of
-fen), and checks after every step: balances equal the model's; money is conserved; no line
-is negative; a rejected command changed nothing; the read model equals a fresh fold; the
-hash chain verifies."""
+postings into the closed year, corrections into it by a closer in its adjustment period
+(which move its carryover or lapse), reopening — next to a deliberately simple model
+(dicts of fen), and checks after every step: balances equal the model's; money is
+conserved; no line is negative; a rejected command changed nothing; the read model equals
+a fresh fold; the hash chain verifies; every identity of both years holds."""
 
 from __future__ import annotations
 
 import tempfile
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -38,6 +40,7 @@ from ledger.money import yuan_str
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
+from projections.checks import check_year
 from projections.read_model import ReadModelStore, catch_up, differences
 from tests.conftest import POSTGRES_URL
 from tests.scenario import UNIT, cmd, setup_commands
@@ -45,6 +48,8 @@ from tests.scenario import UNIT, cmd, setup_commands
 ECONOMIC = {"L1": "30227", "B1": "30101", "G1": "30201"}
 ADMIN = Actor("admin", Role.ADMIN)
 CLOSER = Actor("closer", Role.CLOSER)
+#: A day in the adjustment period of the closed 2022.
+IN_PERIOD = date(2023, 1, 15)
 
 
 @dataclass
@@ -71,6 +76,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.available: dict[tuple[int, str], int] = {(2022, code): 0 for code in ECONOMIC}
         self.open_years = {2022}
         self.closed = False
+        self.settled: dict[str, int] = dict.fromkeys(ECONOMIC, 0)
+        """What 2022's close settled per line: carried over (L1) or lapsed (B1, G1)."""
         self.entries: list[Entry] = []
         self.applied: list[dict[str, Any]] = []
 
@@ -85,11 +92,18 @@ class LedgerMachine(RuleBasedStateMachine):
     # --- driving ------------------------------------------------------------------
 
     def submit(
-        self, command: dict[str, Any], expected: type[LedgerError] | None, actor: Actor = ADMIN
+        self,
+        command: dict[str, Any],
+        expected: type[LedgerError] | None,
+        actor: Actor = ADMIN,
+        today: date | None = None,
     ) -> bool:
         position = self.ledger.position()
+        handler = CommandHandler(self.ledger, actor=actor)
+        if today is not None:
+            handler.today = lambda: today
         try:
-            CommandHandler(self.ledger, actor=actor).handle(parse_command(command))
+            handler.handle(parse_command(command))
         except LedgerError as error:
             assert type(error) is expected, (command, error, expected)
             assert self.ledger.position() == position, "a rejected command wrote something"
@@ -183,11 +197,81 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         carried = self.available[(2022, "L1")]  # P1 has no final year: it continues
         for code in ECONOMIC:
+            self.settled[code] += self.available[(2022, code)]
             self.available[(2022, code)] = 0
         if carried:
             self.available[(2023, "L1")] = self.available.get((2023, "L1"), 0) + carried
         self.closed = True
         self.open_years.add(2023)
+
+    # --- corrections into the closed 2022 --------------------------------------------
+
+    def correction_refused(self, line: str, takes: int) -> type[LedgerError] | None:
+        """Money a correction takes comes back from 2022's close: from what lapsed, or from
+        what was carried over (and 2023's line must still have it)."""
+        if takes > self.settled[line]:
+            return Overspend
+        if line == "L1" and takes > self.available.get((2023, "L1"), 0):
+            return Overspend
+        return None
+
+    def move_close(self, line: str, amount: int) -> None:
+        """A correction moved ``amount`` (negative: took it back) into 2022's close."""
+        self.settled[line] += amount
+        if line == "L1":
+            self.available[(2023, "L1")] = self.available.get((2023, "L1"), 0) + amount
+            self.open_years.add(2023)
+
+    @precondition(lambda self: self.closed)
+    @rule(
+        kind=st.sampled_from(["allocate", "reduce", "claw_back", "transfer", "disburse"]),
+        line=st.sampled_from(sorted(ECONOMIC)),
+        fen=st.integers(min_value=1, max_value=300_000),
+    )
+    def correct(self, kind: str, line: str, fen: int) -> None:
+        fields = {
+            "year": 2022,
+            "line": line,
+            "amount": yuan_str(fen),
+            "business_date": "2022-12-31",
+            "adjustment_reason": "审计调整",
+        }
+        command = {
+            "allocate": lambda: cmd("allocate_budget", **fields),
+            "reduce": lambda: cmd("reduce_budget", **fields),
+            "claw_back": lambda: cmd("claw_back", **fields),
+            "transfer": lambda: cmd("transfer_to_enterprise", payee="企业", **fields),
+            "disburse": lambda: cmd(
+                "disburse", payee="收款人", economic_code=ECONOMIC[line], **fields
+            ),
+        }[kind]()
+        takes = 0 if kind == "allocate" else fen
+        expected: type[LedgerError] | None = NatureMismatch
+        if kind != "transfer" or line == "L1":
+            expected = self.correction_refused(line, takes)
+        if self.submit(command, expected, actor=CLOSER, today=IN_PERIOD):
+            self.move_close(line, fen if kind == "allocate" else -fen)
+            self.entries.append(Entry(2022, line, command["command_id"], kind, fen))
+
+    @precondition(lambda self: self.closed and any(e.year == 2022 for e in self.entries))
+    @rule(pick=st.integers(min_value=0))
+    def correct_by_reversal(self, pick: int) -> None:
+        ours = [e for e in self.entries if e.year == 2022]
+        entry = ours[pick % len(ours)]
+        command = cmd(
+            "reverse_entry",
+            year=2022,
+            line=entry.line,
+            reverses_command_id=entry.command_id,
+            reason="冲销",
+            business_date="2022-12-31",
+            adjustment_reason="审计冲销",
+        )
+        takes = entry.amount if entry.kind == "allocate" else 0
+        expected = NotReversible if entry.reversed else self.correction_refused(entry.line, takes)
+        if self.submit(command, expected, actor=CLOSER, today=IN_PERIOD):
+            self.move_close(entry.line, -entry.amount if entry.kind == "allocate" else entry.amount)
+            entry.reversed = True
 
     @rule()
     def reopen_2022(self) -> None:
@@ -206,6 +290,14 @@ class LedgerMachine(RuleBasedStateMachine):
         kinds = books.balances_by_account_kind()
         assert sum(books.accounts.values()) == 0 and kinds["transit"] == 0
         assert -kinds["issued"] == kinds["paid"] + kinds["returned"] + kinds["available"]
+
+    @invariant()
+    def every_identity_holds(self) -> None:
+        books = books_of(self.ledger)
+        for year in (2022, 2023):
+            if (UNIT, year) in books.years:
+                failed = [c for c in check_year(books, UNIT, year) if not c.ok]
+                assert failed == [], (year, failed)
 
     @invariant()
     def read_model_and_hash_chain_hold(self) -> None:
