@@ -455,6 +455,9 @@ class CloseResult(BaseModel):
     carried_over: str
     lapsed: str
     adjustment_until: date | None
+    seal: str | None = None
+    """POSITION:HASH, the chain's head the close finished on: file it outside the database
+    (``audit verify --expect-head`` checks it)."""
 
 
 def _add_close_route(app: FastAPI, settings: Settings) -> None:
@@ -486,6 +489,7 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
             carried_over=yuan_str(report.carried_over),
             lapsed=yuan_str(report.lapsed),
             adjustment_until=report.adjustment_until,
+            seal=str(report.seal) if report.seal else None,
         )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from ledger.chain_key import ChainKeyRequired
 from ledger.errors import (
     AdjustmentNotAllowed,
     AlreadyExists,
@@ -53,6 +54,7 @@ STATUS: dict[type[LedgerError], int] = {
     AdjustmentNotAllowed: 409,
     Forbidden: 403,
     Unauthorized: 401,
+    ChainKeyRequired: 503,
 }
 
 TITLES = {

@@ -147,6 +147,13 @@ def check_year(books: Books, unit: str, year: int) -> list[Check]:
                 "budget vs executed + clawed back + carried over + lapsed + left",
             )
         )
+        checks.append(
+            Check(
+                f"line {ln.code}: not below zero",
+                x.available >= 0,
+                f"available: {yuan_str(x.available)} yuan",
+            )
+        )
         if closed:
             checks.append(
                 _equal(f"line {ln.code}: nothing left after the close", x.available, 0, "available")
