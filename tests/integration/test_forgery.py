@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from commands.api import create_app
 from commands.chain_cli import audit_chain
 from commands.cli import seed_path
 from commands.closing import close_year
@@ -31,6 +33,7 @@ from ledger.settings import Settings
 from projections.books import books_of
 from projections.checks import check_year
 from tests.forgery import Forger, plain_sha256, with_key
+from tests.integration.test_api import issue
 
 UNIT = "CJ-SWGXJ"
 LINE = "JB-2010301-RY"
@@ -332,3 +335,18 @@ def test_a_bad_key_file_stops_the_start(
 def test_a_missing_key_file_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ChainKeyError, match="cannot read the chain key file"):
         build_ledger(Settings(database_url="memory://", chain_key_file=tmp_path / "none"))
+
+
+def test_the_close_over_http_returns_its_seal(keyed: Ledger, database_url: str) -> None:
+    assert import_file(CommandHandler(keyed), seed_path()).ok
+    token = issue(keyed, "closer", Role.CLOSER)
+    app = create_app(Settings(database_url=database_url), ledger=keyed)
+    with TestClient(app) as client:
+        url = f"/v1/units/{UNIT}/years/2022/close"
+        headers = {"Authorization": f"Bearer {token}"}
+        closed = client.post(url, headers=headers)
+        again = client.post(url, headers=headers)
+    assert closed.status_code == 200, closed.text
+    seal = Head.parse(closed.json()["seal"])
+    assert seal.hash.startswith("k2024:") and [s.head for s in seals_in(keyed)] == [seal]
+    assert again.json()["already_closed"] and again.json()["seal"] == str(seal)
