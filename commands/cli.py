@@ -26,7 +26,7 @@ from commands.models import (
 )
 from ledger.aggregates import ApiToken
 from ledger.application import Ledger
-from ledger.chain_key import ChainKeyError
+from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
@@ -1040,6 +1040,9 @@ def main() -> None:
     except ChainKeyError as error:  # raised at start, by the composition root
         typer.echo(f"fundflow: cannot start ({error.code}): {error.message}", err=True)
         sys.exit(2)
+    except ChainKeyRequired as error:  # a write refused by the store, wherever it came from
+        typer.echo(f"rejected ({error.code}): {error.message}", err=True)
+        sys.exit(1)
     except BrokenPipeError:  # pragma: no cover - e.g. `fundflow report … | head`
         sys.stderr.close()
 

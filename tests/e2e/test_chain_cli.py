@@ -106,6 +106,15 @@ def test_keyed_chain_heads_and_seals_from_the_command_line(any_cli: Cli) -> None
         ok=False,
     )
     assert refused.returncode == 1 and "rejected (chain_key_required)" in refused.stderr
+    lines = cli.workdir / "more.jsonl"
+    lines.write_text(
+        '{"type": "register_project", "command_id": "imp-1", "posted_by": "会计", '
+        '"business_date": "2023-01-05", "unit": "CJ-SWGXJ", "code": "P97", "name": "无钥"}\n',
+        encoding="utf-8",
+    )
+    imported = cli("import", str(lines), ok=False)
+    assert imported.returncode == 1 and "rejected (chain_key_required)" in imported.stderr
+    assert "Traceback" not in imported.stderr
     cli.env = keyless
 
     # a key file others can read stops every command at start
