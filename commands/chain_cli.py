@@ -64,10 +64,12 @@ def audit_chain(ledger: Ledger, expected: list[Anchor]) -> Outcome:
             f"the chain holds: {result.events} events verified with the chain key ({keys})"
         )
         if result.unkeyed:
-            outcome.warnings.append(
-                f"note: the first {result.unkeyed} links were made before the chain key was "
-                "set up (plain SHA-256): only anchors (a filed head, a year's seal) protect them"
+            outcome.lines.append(
+                f"the first {result.unkeyed} links were made before the chain key was set up "
+                "(plain SHA-256); the first keyed link covers them"
             )
+    elif not result.events:
+        outcome.lines.append("the log is empty: nothing to verify")
     else:
         outcome.lines.append(f"the chain holds: {result.events} events verified (unkeyed)")
         outcome.warnings.append(UNKEYED_WARNING)

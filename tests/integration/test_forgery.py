@@ -217,6 +217,7 @@ def test_an_unkeyed_log_takes_a_key_and_then_refuses_unkeyed_writes(
         close_year(keyed, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
         result = verify(keyed.recorder)
         assert result.ok and result.unkeyed == legacy.events and result.key_ids == ("k2024",)
+        assert "the first keyed link covers them" in " ".join(audit_chain(keyed, []).lines)
     finally:
         keyed.close()
 
@@ -350,3 +351,24 @@ def test_the_close_over_http_returns_its_seal(keyed: Ledger, database_url: str) 
     seal = Head.parse(closed.json()["seal"])
     assert seal.hash.startswith("k2024:") and [s.head for s in seals_in(keyed)] == [seal]
     assert again.json()["already_closed"] and again.json()["seal"] == str(seal)
+
+
+def test_the_first_keyed_link_covers_the_unkeyed_links_before_it(
+    ledger: Ledger, database_url: str, key_file: Path
+) -> None:
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    legacy = ledger.position()
+    keyed = open_ledger(database_url, key_file)
+    try:
+        close_year(keyed, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+        forger = Forger(database_url)
+        rewritten = forger.rewrite_payee("影子公司")
+        kept = dict(forger.links())
+        # the old, unkeyed part re-chained in plain SHA-256; the keyed links left as they were
+        forger.rechain(
+            lambda previous, row: plain_sha256(previous, row) if row[0] <= legacy else kept[row[0]]
+        )
+        result = verify(keyed.recorder)
+        assert rewritten <= legacy and not result.ok and result.broken_at == legacy + 1
+    finally:
+        keyed.close()
