@@ -520,6 +520,9 @@ class CloseResult(BaseModel):
     carried_over: str
     lapsed: str
     adjustment_until: date | None
+    seal: str | None = None
+    """POSITION:HASH, the chain's head the close finished on: file it outside the database
+    (``audit verify --expect-head`` checks it)."""
 
 
 class CloseRequest(BaseModel):
@@ -546,6 +549,7 @@ def _close_result(report: CloseReport, year: int) -> CloseResult:
         carried_over=yuan_str(report.carried_over),
         lapsed=yuan_str(report.lapsed),
         adjustment_until=report.adjustment_until,
+        seal=str(report.seal) if report.seal else None,
     )
 
 

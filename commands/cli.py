@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from commands.chain_cli import audit_chain, chain_key_app, parse_heads, write_head_file
 from commands.closing import abandon_close, close_year, resume_close
 from commands.handlers import CommandHandler, CommandResult
 from commands.importer import MAX_BATCH, import_file
@@ -25,11 +26,12 @@ from commands.models import (
 )
 from ledger.aggregates import ApiToken
 from ledger.application import Ledger, StoreFormatError
+from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import InvalidInput, LedgerError, OutOfScope
-from ledger.hash_chain import verify as verify_chain
+from ledger.hash_chain import chain_head
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
@@ -63,6 +65,7 @@ post_app = typer.Typer(
 )
 app.add_typer(report_app, name="report")
 app.add_typer(post_app, name="post")
+app.add_typer(chain_key_app, name="chain-key")
 
 SEED_UNIT = "昌吉市商务和工业信息化局"
 SEED_CODE = "CJ-SWGXJ"
@@ -723,6 +726,8 @@ def close_year_command(
             f"{year} of {report.unit} is already closed "
             f"(adjustments until {report.adjustment_until}); nothing to do"
         )
+        if report.seal:
+            typer.echo(f"seal: {report.seal}")
         return
     for outcome in report.shown_to(clearance):
         if outcome.amount:
@@ -736,6 +741,11 @@ def close_year_command(
         f"{yuan_str(report.lapsed)} yuan lapsed to the finance bureau; "
         f"correcting entries until {report.adjustment_until}"
     )
+    if report.seal:
+        typer.echo(
+            f"seal: {report.seal} (file it where the database operator cannot write; "
+            "`audit verify --expect-head` checks it)"
+        )
 
 
 @app.command("reopen-year")
@@ -959,21 +969,35 @@ def audit_trail_command(
 
 
 @audit_app.command("verify")
-def audit_verify_command(database_url: DatabaseOption = None) -> None:
-    """Recompute the hash chain over the whole log; name the first event where it breaks
-    (exit status 1)."""
+def audit_verify_command(
+    expect_head: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect-head",
+            help="POSITION:HASH filed earlier (by verify, backup or close-year): fail if "
+            "the log up to that position differs. Repeatable.",
+        ),
+    ] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Recompute the hash chain over the whole log (with the chain key, if set) and check
+    every expected head and every year-end seal; name the first event where it breaks
+    (exit status 1; 2 if it cannot be verified). Prints the head to file as an anchor."""
+    anchors = parse_heads(expect_head or [])
     ledger = _ledger(database_url)
     try:
-        result = verify_chain(ledger.recorder)
+        outcome = audit_chain(ledger, anchors)
     except TypeError as error:
         typer.echo(f"rejected: {error}", err=True)
         raise typer.Exit(2) from None
     finally:
         ledger.close()
-    if not result.ok:
-        typer.echo(f"TAMPERED: {result.problem} ({result.events} events verified before it)")
-        raise typer.Exit(1)
-    typer.echo(f"the chain holds: {result.events} events verified")
+    for warning in outcome.warnings:
+        typer.echo(warning, err=True)
+    for line in outcome.lines:
+        typer.echo(line)
+    if outcome.status:
+        raise typer.Exit(outcome.status)
 
 
 @audit_app.command("reconcile")
@@ -1154,12 +1178,20 @@ def backup_command(
     backup."""
     from commands.backup import BackupError, backup
 
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
-        backup(_settings(database_url).effective_database_url, target)
+        head = chain_head(ledger.recorder)  # read before the dump: the dump holds it
+        backup(settings.effective_database_url, target)
+        head_file = write_head_file(head, target)
     except BackupError as error:
         typer.echo(f"rejected: {error}", err=True)
         raise typer.Exit(1) from None
+    finally:
+        ledger.close()
     typer.echo(f"backed up to {target}")
+    if head_file:
+        typer.echo(f"head: {head_file.read_text().strip()} (in {head_file}; file it elsewhere too)")
 
 
 @app.command("restore")
@@ -1186,6 +1218,12 @@ def main() -> None:
     except StoreFormatError as error:
         typer.echo(f"rejected (store_format): {error}", err=True)
         sys.exit(2)
+    except ChainKeyError as error:  # raised at start, by the composition root
+        typer.echo(f"fundflow: cannot start ({error.code}): {error.message}", err=True)
+        sys.exit(2)
+    except ChainKeyRequired as error:  # a write refused by the store, wherever it came from
+        typer.echo(f"rejected ({error.code}): {error.message}", err=True)
+        sys.exit(1)
     except BrokenPipeError:  # pragma: no cover - e.g. `fundflow report … | head`
         sys.stderr.close()
 

@@ -7,7 +7,9 @@ applied through the command handler in one transaction:
 2. ``close_line`` per budget line — its unspent balance carries over to the same line
    next year (both sides in one transaction) or lapses to the finance bureau, as the
    closing policy says;
-3. ``finish_closing`` — once every line is settled, the year is locked.
+3. ``finish_closing`` — once every line is settled, the year is locked, sealed with the
+   head of the hash chain read just before (``CloseReport.seal``: print it for filing
+   outside the database; ``audit verify`` checks every seal).
 
 Killed at any point and run again, the steps already applied are recognised by their
 command ids and skipped, and the rest is done: each carryover happens exactly once.
@@ -41,8 +43,10 @@ from ledger.aggregates import FiscalYear, Project, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import ClosingPolicy, Outcome
 from ledger.errors import CloseBlocked, CommandIdReused
+from ledger.hash_chain import Head
 from ledger.locks import LockHeld, exclusive
 from ledger.roles import Actor
+from ledger.seals import current_head
 from projections.books import Books
 from projections.read_model import books_for_reports
 from projections.redaction import CLASSIFIED_NAME
@@ -67,6 +71,9 @@ class CloseReport:
     resumed: bool = False
     lines: list[LineOutcome] = field(default_factory=list)
     adjustment_until: date | None = None
+    seal: Head | None = None
+    """The chain's head the close finished on (None: a store without a chain, or a
+    close recorded before seals existed)."""
 
     @property
     def carried_over(self) -> int:
@@ -112,6 +119,7 @@ def close_year(
     if status is YearStatus.CLOSED:
         report.already_closed = True
         report.adjustment_until = books.year(code, year).adjustment_until
+        report.seal = _recorded_seal(ledger, code, year)
         return report
     negative = [ln.code for ln in books.lines_of(code, year) if ln.totals.available < 0]
     if negative:  # impossible by the rules; refuse rather than close wrong books
@@ -255,11 +263,14 @@ def _settle(
     if unsettled:  # pragma: no cover - every line was settled above
         raise CloseBlocked(f"lines still hold a balance and cannot be closed: {unsettled}")
     report.adjustment_until = year_end + timedelta(days=policy.adjustment_period_days)
+    seal = current_head(ledger)
     handler.handle(
         build_command(
             FinishClosing,
             command_id=f"{run}/finish",
             adjustment_until=report.adjustment_until,
+            sealed_position=seal.position if seal else None,
+            sealed_hash=seal.hash if seal else None,
             document_no=document,
             posted_by=actor.identity,
             business_date=year_end,
@@ -269,6 +280,7 @@ def _settle(
         system=True,
     )
     step()
+    report.seal = _recorded_seal(ledger, code, year)
     return report
 
 
@@ -334,3 +346,11 @@ def abandon_close(
         )
         .message
     )
+
+
+def _recorded_seal(ledger: Ledger, code: str, year: int) -> Head | None:
+    """The seal the year's (last) close recorded."""
+    fiscal_year = ledger.find(FiscalYear, FiscalYear.id_for(code, year))
+    if fiscal_year is None or fiscal_year.sealed_position is None:
+        return None
+    return Head(fiscal_year.sealed_position, fiscal_year.sealed_hash or "")

@@ -89,6 +89,7 @@ from ledger.errors import (
 )
 from ledger.money import yuan_str
 from ledger.roles import ALL_UNITS_ROLES, SYSTEM, Actor, Role
+from ledger.seals import check_seal
 
 log = structlog.get_logger("fundflow.commands")
 
@@ -868,7 +869,13 @@ class CommandHandler:
 
     def _finish_closing(self, c: FinishClosing) -> Decision:
         fiscal_year = self._closing_year(c.unit, c.year)
-        fiscal_year.close(adjustment_until=c.adjustment_until, **c.meta())
+        check_seal(self.ledger, c.sealed_position, c.sealed_hash)
+        fiscal_year.close(
+            adjustment_until=c.adjustment_until,
+            sealed_position=c.sealed_position,
+            sealed_hash=c.sealed_hash,
+            **c.meta(),
+        )
         return [fiscal_year], f"{fiscal_year.label} closed", None
 
     def _resume_closing(self, c: ResumeClosing) -> Decision:

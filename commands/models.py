@@ -381,6 +381,10 @@ class FinishClosing(Command):
     year: Annotated[int, Field(ge=1949, le=2200)]
     adjustment_until: date
     """Last day on which a closer may post a correcting entry into the year."""
+    sealed_position: Annotated[int | None, Field(ge=0)] = None
+    sealed_hash: Annotated[str | None, Field(max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")] = None
+    """The seal: the chain's head (position and link) the close finished on; checked
+    against the log when the command is applied (see ``commands.closing``)."""
 
 
 class ResumeClosing(Command):

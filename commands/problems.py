@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
+from ledger.chain_key import ChainKeyRequired
 from ledger.errors import (
     AdjustmentNotAllowed,
     AlreadyExists,
@@ -59,6 +60,7 @@ STATUS: dict[type[LedgerError], int] = {
     Forbidden: 403,
     OutOfScope: 403,
     Unauthorized: 401,
+    ChainKeyRequired: 503,
 }
 
 TITLES = {

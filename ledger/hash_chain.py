@@ -1,20 +1,36 @@
 """Tamper evidence: a hash chain over the event log, written with the events.
 
-Every stored event gets ``hash = SHA-256(previous hash | notification id | originator id |
-version | topic | state bytes)`` in a table beside the events (``<app>_event_hashes`` on
+Every stored event gets a link in a table beside the events (``<app>_event_hashes`` on
 PostgreSQL, ``event_hashes`` in the SQLite file), inserted in the same transaction as the
-event and while the log is locked for writing, so the chain follows commit order.
+event and while the log is locked for writing, so the chain follows commit order:
+
+* keyed (a chain key is configured, :mod:`ledger.chain_key`): the link is
+  ``<key id>:HMAC-SHA-256(key, key id | previous link | notification id | originator id |
+  version | topic | state bytes)``. Without the key nobody can recompute it, so whoever
+  rewrites an event in the database cannot make the chain hold again;
+* unkeyed (no key configured, and every link before it unkeyed): the link is the bare
+  ``SHA-256(previous link | notification id | …)``. It detects accidental damage only:
+  anyone who can write to the database can recompute it after a forgery.
+
+Once the log has a keyed link, a process without the key is refused every write
+(:class:`ledger.chain_key.ChainKeyRequired`): an unkeyed link after keyed ones would be
+indistinguishable from a forgery, and ``verify`` reports it as one.
+
 ``verify`` recomputes the chain and names the first event where it breaks: an event whose
 bytes were changed, an event deleted (its hash remains), an event inserted behind the
 ledger's back (no hash), or an event and its hash both removed (the next link breaks).
-Removing the newest events together with their hashes cannot be seen from inside the
-database: keep the last hash somewhere else (a backup, a published digest) to cover that.
+Removing the newest events together with their hashes, or (unkeyed) recomputing the whole
+chain, cannot be seen from inside the database: anchors kept outside it (``Head``, the
+head printed by ``audit verify`` and ``backup``, and the seal of every year-end close)
+cover that, checked by ``check_anchors``.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
+import hmac
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +43,8 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from ledger.chain_key import ChainKey, ChainKeyRequired, Keyring
+
 GENESIS = "0" * 64
 #: A stored event as the replay reads it: notification id, originator id, version,
 #: topic, state bytes.
@@ -37,9 +55,58 @@ PAGE = 1000
 def link(
     previous: str, notification_id: int, originator_id: Any, version: int, topic: str, state: bytes
 ) -> str:
-    """The hash of one event, chained to the hash of the event before it."""
+    """The unkeyed link of one event (plain SHA-256), chained to the link before it."""
     head = f"{previous}|{notification_id}|{UUID(str(originator_id))}|{version}|{topic}|"
     return hashlib.sha256(head.encode() + bytes(state)).hexdigest()
+
+
+def keyed_link(
+    key: ChainKey,
+    previous: str,
+    notification_id: int,
+    originator_id: Any,
+    version: int,
+    topic: str,
+    state: bytes,
+) -> str:
+    """The keyed link of one event: ``<key id>:<HMAC-SHA-256>``, chained to the link before
+    it (the key id is part of what is authenticated)."""
+    head = f"{key.id}|{previous}|{notification_id}|{UUID(str(originator_id))}|{version}|{topic}|"
+    return f"{key.id}:{hmac.digest(key.secret, head.encode() + bytes(state), 'sha256').hex()}"
+
+
+def key_id_of(stored: str) -> str | None:
+    """The id of the key that made a stored link; None for an unkeyed (bare hex) link."""
+    key_id, sep, _ = stored.rpartition(":")
+    return key_id if sep else None
+
+
+_LINK = re.compile(r"^(?:[A-Za-z0-9_.-]{1,40}:)?[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A point of the chain: the log position and the link stored there, written
+    ``POSITION:HASH`` (an anchor to keep outside the database)."""
+
+    position: int
+    hash: str
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}"
+
+    @classmethod
+    def parse(cls, text: str) -> Head:
+        position, sep, stored = text.strip().partition(":")
+        if not sep or not position.isascii() or not position.isdigit() or not _LINK.match(stored):
+            raise ValueError(
+                f"{text!r} is not a chain head: expected POSITION:HASH as printed by "
+                "`fundflow audit verify` (e.g. 1234:k2024:<64 hex> or 1234:<64 hex>)"
+            )
+        return cls(int(position), stored)
+
+
+GENESIS_HEAD = Head(0, GENESIS)
 
 
 @contextmanager
@@ -58,23 +125,57 @@ def no_collector_pause() -> Iterator[None]:
 
 
 def _chain(
-    previous: str, ids: Sequence[int], events: Sequence[StoredEvent]
+    previous: str, ids: Sequence[int], events: Sequence[StoredEvent], key: ChainKey | None
 ) -> list[tuple[int, str]]:
     rows = []
     for notification_id, event in zip(ids, events, strict=True):
-        previous = link(
-            previous,
-            notification_id,
-            event.originator_id,
-            event.originator_version,
-            event.topic,
-            event.state,
-        )
+        if key is None:
+            previous = link(
+                previous,
+                notification_id,
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                event.state,
+            )
+        else:
+            previous = keyed_link(
+                key,
+                previous,
+                notification_id,
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                event.state,
+            )
         rows.append((notification_id, previous))
     return rows
 
 
-class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+class ChainWriter:
+    """What both recorders share: the keyring they make links with. The composition root
+    hands it over (``ledger.composition.build_ledger``); nothing here reads a file."""
+
+    keyring: Keyring | None = None
+
+    def chain_links(
+        self, previous: str | None, ids: Sequence[int], events: Sequence[StoredEvent]
+    ) -> list[tuple[int, str]]:
+        """The links of ``events``, chained to the log's last link ``previous``."""
+        previous = previous or GENESIS
+        if self.keyring is None:
+            made_by = key_id_of(previous)
+            if made_by is not None:
+                raise ChainKeyRequired(
+                    f"the log's hash chain is keyed (key {made_by!r}) and this process has "
+                    "no chain key: set FUNDFLOW_CHAIN_KEY_FILE to the key file; nothing "
+                    "was written"
+                )
+            return _chain(previous, ids, events, None)
+        return _chain(previous, ids, events, self.keyring.current)
+
+
+class ChainedSQLiteRecorder(ChainWriter, SQLiteApplicationRecorder):
     """SQLite application recorder that writes the hash chain with the events."""
 
     hashes_table = "event_hashes"
@@ -93,10 +194,9 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         if ids:
             c.execute(f"SELECT hash FROM {self.hashes_table} ORDER BY notification_id DESC LIMIT 1")
             row = c.fetchone()
-            previous = row[0] if row else GENESIS
             c.executemany(
                 f"INSERT INTO {self.hashes_table} VALUES (?, ?)",
-                _chain(previous, ids, stored_events),
+                self.chain_links(row[0] if row else None, ids, stored_events),
             )
         return ids
 
@@ -136,8 +236,17 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
             )
             return [(int(r[0]), str(r[1])) for r in c.fetchall()]
 
+    def select_head(self) -> tuple[int, str] | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT notification_id, hash FROM {self.hashes_table} "
+                "ORDER BY notification_id DESC LIMIT 1"
+            )
+            row = c.fetchone()
+            return (int(row[0]), str(row[1])) if row else None
 
-class ChainedPostgresRecorder(PostgresApplicationRecorder):
+
+class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
     """PostgreSQL application recorder that writes the hash chain with the events."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -206,7 +315,7 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
                 )
             )
             row = curs.fetchone()
-            chain = _chain(row["hash"] if row else GENESIS, ids, stored_events)
+            chain = self.chain_links(row["hash"] if row else None, ids, stored_events)
             curs.execute(
                 SQL("INSERT INTO {t} SELECT * FROM unnest(%b::bigint[], %b::text[])").format(
                     t=self._table()
@@ -265,13 +374,36 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             )
             return [(int(r["notification_id"]), str(r["hash"])) for r in curs.fetchall()]
 
+    def select_head(self) -> tuple[int, str] | None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT notification_id, hash FROM {t} ORDER BY notification_id DESC LIMIT 1"
+                ).format(t=self._table())
+            )
+            row = curs.fetchone()
+            return (int(row["notification_id"]), str(row["hash"])) if row else None
+
 
 @dataclass(frozen=True)
 class Verification:
     events: int
+    """Events whose links were recomputed and found equal."""
     ok: bool
     broken_at: int | None = None
     problem: str = ""
+    head: Head | None = None
+    """The last verified link (the head to file as an anchor), when the chain holds."""
+    unkeyed: int = 0
+    """Links made without a key (plain SHA-256): they detect accidental damage only."""
+    key_ids: tuple[str, ...] = ()
+    """The keys that made the keyed links, in the order they first appear."""
+    unverifiable: bool = False
+    """The chain is keyed and no key was given: nothing could be said about it."""
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.key_ids)
 
 
 def _hashes(recorder: Any) -> Iterator[tuple[int, str]]:
@@ -288,51 +420,165 @@ def _events(recorder: ApplicationRecorder) -> Iterator[Any]:
         start = page[-1].id + 1
 
 
-def verify(recorder: ApplicationRecorder) -> Verification:
-    """Recompute the chain over the whole log; name the first event where it breaks."""
-    if not hasattr(recorder, "select_hashes"):
+def _chained(recorder: ApplicationRecorder) -> ChainWriter:
+    if not isinstance(recorder, ChainWriter) or not hasattr(recorder, "select_hashes"):
         raise TypeError("this store keeps no hash chain (in-memory ledgers have none)")
+    return recorder
+
+
+def verify(recorder: ApplicationRecorder) -> Verification:
+    """Recompute the chain over the whole log with the recorder's keyring; name the first
+    event where it breaks.
+
+    Unkeyed links are accepted only before the first keyed one (a log written before a key
+    was set up); an unkeyed link after a keyed one, a link naming a key the keyring does
+    not hold, or — with a keyring — a log none of whose links is keyed, is a forgery as
+    far as anyone can tell. Without a keyring a keyed chain cannot be verified at all."""
+    keyring = _chained(recorder).keyring
     previous = GENESIS
-    count = 0
+    count = unkeyed = last = 0
+    key_ids: list[str] = []
     hashes = _hashes(recorder)
     events = _events(recorder)
     hash_row = next(hashes, None)
     event = next(events, None)
+
+    def broken(at: int | None, problem: str, *, unverifiable: bool = False) -> Verification:
+        return Verification(
+            count,
+            False,
+            at,
+            problem,
+            unkeyed=unkeyed,
+            key_ids=tuple(key_ids),
+            unverifiable=unverifiable,
+        )
+
     while hash_row is not None or event is not None:
         if hash_row is not None and (event is None or hash_row[0] < event.id):
-            return Verification(
-                count,
-                False,
-                hash_row[0],
-                f"event {hash_row[0]} was deleted: its hash is still in the chain",
+            return broken(
+                hash_row[0], f"event {hash_row[0]} was deleted: its hash is still in the chain"
             )
         if event is None:  # pragma: no cover - only hashes left is handled just above
             break
         if hash_row is None or event.id < hash_row[0]:
-            return Verification(
-                count,
-                False,
-                event.id,
-                f"event {event.id} has no hash: it was not written by the ledger",
+            return broken(
+                event.id, f"event {event.id} has no hash: it was not written by the ledger"
             )
-        expected = link(
-            previous,
-            event.id,
-            event.originator_id,
-            event.originator_version,
-            event.topic,
-            event.state,
-        )
-        if expected != hash_row[1]:
-            return Verification(
-                count,
-                False,
+        stored = hash_row[1]
+        key_id = key_id_of(stored)
+        if key_id is None:
+            if key_ids:
+                return broken(
+                    event.id,
+                    f"the link of event {event.id} was made without the chain key, after keyed "
+                    "links: the chain was recomputed by someone who does not hold the key",
+                )
+            expected = link(
+                previous,
+                event.id,
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                event.state,
+            )
+            unkeyed += 1
+        else:
+            if keyring is None:
+                return broken(
+                    event.id,
+                    f"the chain is keyed from event {event.id} on (key {key_id!r}): verifying "
+                    "it needs the key file; set FUNDFLOW_CHAIN_KEY_FILE",
+                    unverifiable=True,
+                )
+            key = keyring.get(key_id)
+            if key is None:
+                return broken(
+                    event.id,
+                    f"the link of event {event.id} names key {key_id!r}, which the key file "
+                    f"does not hold (it holds {', '.join(keyring.ids)}): the link was forged, "
+                    "or that key was removed from the key file",
+                )
+            if key_id not in key_ids:
+                key_ids.append(key_id)
+            expected = keyed_link(
+                key,
+                previous,
+                event.id,
+                event.originator_id,
+                event.originator_version,
+                event.topic,
+                event.state,
+            )
+        if not hmac.compare_digest(expected, stored):
+            return broken(
                 event.id,
                 f"the chain breaks at event {event.id}: it was altered, or an "
                 "event before it was removed together with its hash",
             )
-        previous = hash_row[1]
+        previous = stored
         count += 1
+        last = event.id
         hash_row = next(hashes, None)
         event = next(events, None)
-    return Verification(count, True)
+    if keyring is not None and count and not key_ids:
+        return broken(
+            None,
+            "a chain key is set, but no link in the log is keyed: the chain was recomputed "
+            "without the key, or nothing has been written since the key was set up (the "
+            "next posting keys the chain from there on)",
+        )
+    head = Head(last, previous) if count else GENESIS_HEAD
+    return Verification(count, True, head=head, unkeyed=unkeyed, key_ids=tuple(key_ids))
+
+
+def chain_head(recorder: ApplicationRecorder) -> Head | None:
+    """The log's last link as stored (``0:<genesis>`` for an empty log), without
+    verifying anything; None for a store that keeps no chain (in memory)."""
+    if not isinstance(recorder, ChainWriter) or not hasattr(recorder, "select_head"):
+        return None
+    row = recorder.select_head()
+    return Head(*row) if row else GENESIS_HEAD
+
+
+def stored_link(recorder: ApplicationRecorder, position: int) -> str | None:
+    """The link stored for the event at ``position`` (the genesis for 0), or None."""
+    if position == 0:
+        return GENESIS
+    rows = _chained(recorder).select_hashes(position, 1)  # type: ignore[attr-defined]
+    return rows[0][1] if rows and rows[0][0] == position else None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A head kept outside the database, and where it came from (for the message)."""
+
+    head: Head
+    source: str
+
+
+def check_anchors(recorder: ApplicationRecorder, anchors: Sequence[Anchor]) -> list[str]:
+    """What differs between the log and each anchor (empty: every anchor holds). Call it
+    after ``verify`` succeeded: then each stored link is the recomputed one, and the link
+    at an anchor's position equals the anchor only if the whole log up to it is the same."""
+    problems = []
+    last = chain_head(recorder)
+    end = last.position if last else 0
+    for anchor in anchors:
+        position = anchor.head.position
+        found = stored_link(recorder, position)
+        if found is None and position > end:
+            problems.append(
+                f"{anchor.source} {anchor.head} is beyond the end of the log (event {end}): "
+                "events were removed from the end of the log"
+            )
+        elif found is None:
+            problems.append(
+                f"{anchor.source} {anchor.head} names event {position}, which is not in the log"
+            )
+        elif not hmac.compare_digest(found, anchor.head.hash):
+            problems.append(
+                f"{anchor.source} {anchor.head} differs from the log, whose link at event "
+                f"{position} is {found}: the log up to event {position} was rewritten"
+            )
+    return problems

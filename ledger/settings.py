@@ -60,6 +60,15 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
+    chain_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File of the hash chain's keys (FUNDFLOW_CHAIN_KEY_FILE; see SECURITY.md): "
+            "lines <id>:<hex secret>, the last current, readable by its owner only. "
+            "Never inside the database or its backups. Without it the chain is plain "
+            "SHA-256 and detects accidental damage only."
+        ),
+    )
     fault_kill_after_steps: int | None = Field(
         default=None,
         description=(

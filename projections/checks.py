@@ -172,6 +172,14 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
                 line=ln,
             )
         )
+        checks.append(
+            Check(
+                f"line {ln.code}: not below zero",
+                x.available >= 0,
+                f"available: {yuan_str(x.available)} yuan",
+                line=ln,
+            )
+        )
         if closed:
             checks.append(
                 replace(

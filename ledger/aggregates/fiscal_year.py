@@ -90,10 +90,18 @@ class FiscalYear(Aggregate):
         ``adjustment_until``; after that only a reopen lets anything in."""
 
         adjustment_until: date
+        sealed_position: int | None = None
+        """The seal: the log position of the chain's head when the close finished …"""
+        sealed_hash: str | None = None
+        """… and the link stored there. ``audit verify`` checks every seal; filed outside
+        the database, it shows whether the year's history was rewritten since. None on
+        closes recorded before seals existed, and on stores without a chain."""
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = YearStatus.CLOSED
             aggregate.adjustment_until = self.adjustment_until
+            aggregate.sealed_position = self.sealed_position
+            aggregate.sealed_hash = self.sealed_hash
 
     class Reopened(PostedEvent):
         """A closed year opened again (rare; admin only, with a reason)."""
@@ -111,6 +119,8 @@ class FiscalYear(Aggregate):
         self.status = YearStatus.OPEN
         self.policy: dict[str, Any] = {}
         self.adjustment_until: date | None = None
+        self.sealed_position: int | None = None
+        self.sealed_hash: str | None = None
         self.reopen_count = 0
         self.close_attempt = 0
         """Bumped when a stuck close is resumed or abandoned: each run of the close names
@@ -160,10 +170,23 @@ class FiscalYear(Aggregate):
     def abandon_closing(self, *, reason: str, **meta: Any) -> None:
         self.trigger_event(self.ClosingAbandoned, reason=reason, **meta)
 
-    def close(self, *, adjustment_until: date, **meta: Any) -> None:
+    def close(
+        self,
+        *,
+        adjustment_until: date,
+        sealed_position: int | None = None,
+        sealed_hash: str | None = None,
+        **meta: Any,
+    ) -> None:
         if self.status is not YearStatus.CLOSING:
             raise YearClosed(f"{self.label} is {self.status.value}, not closing")
-        self.trigger_event(self.Closed, adjustment_until=adjustment_until, **meta)
+        self.trigger_event(
+            self.Closed,
+            adjustment_until=adjustment_until,
+            sealed_position=sealed_position,
+            sealed_hash=sealed_hash,
+            **meta,
+        )
 
     def reopen(self, *, reason: str, **meta: Any) -> None:
         if self.status is not YearStatus.CLOSED:

@@ -64,9 +64,11 @@ def restore_url(database_url: str, tmp_path: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(script: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    script: str, url: str, *args: str, ok: bool = True, **extra: str
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
-    env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW=FUNDFLOW)
+    env.update(FUNDFLOW_DATABASE_URL=url, FUNDFLOW=FUNDFLOW, **extra)
     done = subprocess.run(
         ["bash", str(ROOT / "deploy" / script), *args],
         env=env,
@@ -75,7 +77,8 @@ def run(script: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    if ok:
+        assert done.returncode == 0, done.stdout + done.stderr
     return done
 
 
@@ -91,10 +94,13 @@ def test_backup_restore_drill(
     before = reports(ledger, database_url)
 
     dump = tmp_path / "backup" / "fundflow.dump"
-    run("backup", database_url, str(dump))
+    backed_up = run("backup", database_url, str(dump))
     assert dump.stat().st_size > 0
+    head = (tmp_path / "backup" / "fundflow.dump.head").read_text().strip()
+    assert head.startswith(f"{ledger.position()}:") and f"head: {head}" in backed_up.stdout
     restored = run("restore", restore_url, str(dump))
     assert "the chain holds" in restored.stdout
+    assert "1 expected head(s) match the log" in restored.stdout
     assert "equals a fresh fold" in restored.stdout
 
     copy = build_ledger(Settings(database_url=restore_url))
@@ -103,6 +109,21 @@ def test_backup_restore_drill(
         assert reports(copy, restore_url) == before
     finally:
         copy.close()
+
+
+def test_a_restore_that_differs_from_the_filed_head_fails(
+    ledger: Ledger, database_url: str, restore_url: str, tmp_path: Path
+) -> None:
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    dump = tmp_path / "fundflow.dump"
+    run("backup", database_url, str(dump))
+    filed = dump.with_name("fundflow.dump.head").read_text().strip()
+    position = filed.split(":")[0]
+    restored = run(
+        "restore", restore_url, str(dump), ok=False, EXPECT_HEAD=f"{position}:{'0' * 64}"
+    )
+    assert restored.returncode == 1
+    assert f"TAMPERED: the expected head {position}:{'0' * 64} differs" in restored.stdout
 
 
 def test_a_sqlite_restore_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ NOT_FREE_TEXT = {
     "token_id",
     "salt",
     "digest",
+    "sealed_hash",
 }
 HEX16, HEX32, HEX64 = "0" * 16, "0" * 32, "0" * 64
 FIGURES = {
