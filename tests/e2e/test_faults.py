@@ -169,13 +169,21 @@ def test_an_import_killed_half_way_and_run_again_applies_each_line_once(tmp_path
     for url in postgres_schema_url():
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
         env["FUNDFLOW_DATABASE_URL"] = url
-        first = subprocess.Popen(
-            [FUNDFLOW, "import", str(seed_path()), "--role", "admin", "--quiet"],
+        first = subprocess.Popen(  # small batches: killed between two of them
+            [FUNDFLOW, "import", str(seed_path()), "--role", "admin", "--quiet", "--batch", "5"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(1.5)
+        # kill it once it has stored something (bounded wait: not a wall-clock threshold,
+        # the start-up of a process on a loaded machine varies a lot)
+        watcher = build_ledger(Settings(database_url=url))
+        try:
+            deadline = time.monotonic() + 120
+            while watcher.position() == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            watcher.close()
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
         again = subprocess.run(

@@ -173,15 +173,22 @@ def test_the_worker_killed_again_and_again_applies_every_event_once(
     poster = threading.Thread(target=clerk)
     poster.start()
     rng = random.Random(7)
+    watcher = ReadModelStore(database_url)
     try:
         for _ in range(6):
+            before = watcher.position()
             worker = subprocess.Popen(
                 [FUNDFLOW, "project", "--follow", "--interval", "0.05"],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(0.6, 1.5))
+            # once it is working (a process starts slowly on a loaded machine: a bounded
+            # wait, not a threshold), kill it at a random moment of its work
+            deadline = time.monotonic() + 60
+            while watcher.position() == before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0, 0.3))
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=30)
     finally:
