@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
+from pydantic import ValidationError
 
 from commands.chain_cli import audit_chain, chain_key_app, parse_heads, write_head_file
 from commands.closing import abandon_close, close_year, resume_close
@@ -83,7 +84,13 @@ Format = Literal["json", "table"]
 
 
 def _settings(database_url: str | None) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # a FUNDFLOW_* variable that cannot be read
+        for item in error.errors():
+            name = "FUNDFLOW_" + "_".join(str(p) for p in item["loc"]).upper()
+            typer.echo(f"fundflow: cannot start (invalid_setting): {name}: {item['msg']}", err=True)
+        raise typer.Exit(2) from None
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})
     configure_logging(settings.log_level)

@@ -125,7 +125,9 @@ def plan_close_correction(
             "being closed: wait until its close has finished"
             if next_year.status is YearStatus.CLOSING
             else "closed: reopen it first (admin, reopen-year), post the correction, then close "
-            f"{next_year.year} again"
+            f"{next_year.year} again — if {next_year.year}'s close carried or lapsed that money "
+            "on, reopening does not bring it back, and the correction belongs in "
+            f"{next_year.year} instead"
         )
         raise CloseBlocked(
             f"line {line.code} of {line.year} settles by carrying over to {next_year.year}, so "

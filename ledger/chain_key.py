@@ -128,7 +128,9 @@ def load_keyring(path: Path) -> Keyring:
 
 
 def default_key_id() -> str:
-    return f"k{datetime.now(UTC):%Y%m%d}"
+    """The date and a random suffix: two keys made apart never share an id (a process
+    holding a different key under the same id would write links that never verify)."""
+    return f"k{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(3)}"
 
 
 def add_key(path: Path, key_id: str | None = None) -> ChainKey:

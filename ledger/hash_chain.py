@@ -43,7 +43,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.chain_key import ChainKey, ChainKeyRequired, Keyring
+from ledger.chain_key import ChainKey, ChainKeyError, ChainKeyRequired, Keyring
 
 GENESIS = "0" * 64
 #: A stored event as the replay reads it: notification id, originator id, version,
@@ -582,3 +582,32 @@ def check_anchors(recorder: ApplicationRecorder, anchors: Sequence[Anchor]) -> l
                 f"{position} is {found}: the log up to event {position} was rewritten"
             )
     return problems
+
+
+def require_key_matches(recorder: Any) -> None:
+    """Refuse a keyring whose key, under the id the log's last link names, does not make
+    that link: a process holding another key under the same id would append links that
+    never verify again. One check when a process starts (three small queries)."""
+    keyring: Keyring | None = getattr(recorder, "keyring", None)
+    if keyring is None:
+        return
+    head = recorder.select_head()
+    if head is None:
+        return
+    position, stored = head
+    key_id = key_id_of(stored)
+    key = None if key_id is None else keyring.get(key_id)
+    if key is None:
+        return  # unkeyed or an old key's link: verify judges those
+    before = [p for p in recorder.select_hashes(max(1, position - 1000), 2000) if p[0] < position]
+    previous = before[-1][1] if before else GENESIS
+    rows = recorder.select_rows(position, position)
+    if not rows:
+        return  # a link without its event: verify names it
+    _, originator_id, version, topic, state = rows[0]
+    if keyed_link(key, previous, position, originator_id, version, topic, bytes(state)) != stored:
+        raise ChainKeyError(
+            f"the key {key_id!r} of the chain key file does not make the log's last link: it is "
+            "another key under the same id. Use the key file the log was written with; "
+            "nothing was written"
+        )

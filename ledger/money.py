@@ -172,9 +172,10 @@ def percent(numerator: int, denominator: int) -> Decimal | None:
     """
     if denominator == 0:
         return None
-    return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
+    rate = (Decimal(numerator) * 100 / Decimal(denominator)).quantize(
         _TWO_PLACES, rounding=ROUND_HALF_UP
     )
+    return rate if rate else Decimal("0.00")  # never "-0.00"
 
 
 def percent_str(numerator: int, denominator: int) -> str | None:

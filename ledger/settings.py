@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -96,7 +97,9 @@ class Settings(BaseSettings):
         """The CLI user's units as given (codes or names; the CLI resolves names)."""
         if self.units is None or not self.units.strip():
             return None
-        return frozenset(u.strip() for u in self.units.split(",") if u.strip())
+        return frozenset(
+            unicodedata.normalize("NFC", u.strip()) for u in self.units.split(",") if u.strip()
+        )
 
     @property
     def effective_database_url(self) -> str:

@@ -23,7 +23,7 @@ def balances_report(
         by_source[line.fund_source.value] = (
             by_source.get(line.fund_source.value, 0) + line.totals.available
         )
-    shown, hidden = Redaction.of(books, clearance).split(lines)
+    shown, hidden = Redaction.of(books, clearance, code).split(lines)
     rows: list[dict[str, Any]] = [
         {
             "line": ln.code,

@@ -157,6 +157,8 @@ class Books:
     accounts: dict[str, int] = field(default_factory=dict)
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
     position: int = 0
+    point_in_time: bool = False
+    """Books of a past moment (as of a business date or a log position), not the present."""
     """Notification id of the last event folded in."""
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
     _lines_by_year: dict[tuple[str, int], list[LineView]] = field(
@@ -404,5 +406,6 @@ def books_of(
     last = ledger.position()
     stop = last if as_of_position is None else min(as_of_position, last)
     books = fold(ledger.read_events(stop=stop, topics=TRACKED_TOPICS), as_of_date=as_of_date)
+    books.point_in_time = as_of_position is not None or as_of_date is not None
     books.position = stop
     return books

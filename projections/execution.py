@@ -166,7 +166,7 @@ def execution_report(
     the lines of classified projects are one aggregated row (see :mod:`projections.redaction`)."""
     code = books.unit(unit).code
     books.year(code, year)
-    shown, hidden = Redaction.of(books, clearance).split(books.lines_of(code, year))
+    shown, hidden = Redaction.of(books, clearance, code).split(books.lines_of(code, year))
     return {
         "unit": books.units[code].name,
         "fiscal_year": year,

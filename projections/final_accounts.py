@@ -249,7 +249,7 @@ def final_accounts(
 
     projects = project_rows(books, code, year, clearance=clearance)
     project_lines = [ln for ln in lines if ln.nature is Nature.PROJECT]
-    policy = Redaction.of(books, clearance)
+    policy = Redaction.of(books, clearance, code)
     project_codes = {ln.project_code for ln in project_lines if ln.project_code is not None}
 
     return {

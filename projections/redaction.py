@@ -39,8 +39,24 @@ class Redaction:
     clearance: bool
 
     @classmethod
-    def of(cls, books: Books, clearance: bool) -> Redaction:
-        return cls(books, clearance)
+    def of(cls, books: Books, clearance: bool, unit_code: str | None = None) -> Redaction:
+        """The policy for these books and this caller. A report of ``unit_code`` at a past
+        moment is refused without clearance when the unit has classified projects then:
+        its aggregated classified row, compared between two moments, would show each
+        classified entry's amount and date."""
+        policy = cls(books, clearance)
+        if books.point_in_time and not clearance and unit_code is not None:
+            policy._refuse_past_views_of(unit_code)
+        return policy
+
+    def _refuse_past_views_of(self, unit_code: str) -> None:
+        if any(p.classified for (u, _), p in self.books.projects.items() if u == unit_code):
+            raise Forbidden(
+                f"the books of unit {unit_code} as of a past date or log position need "
+                "clearance: it has classified (涉密) projects, and two such views compared "
+                "would show each of their entries. Read the present books, or ask for "
+                "clearance"
+            )
 
     def is_classified(self, unit_code: str, project_code: str) -> bool:
         """The project is registered as classified (whoever asks)."""

@@ -87,10 +87,15 @@ def test_reports_for_people(cli: Cli) -> None:
             "2022",
             "--as-of",
             "2022-06-30",
+            "--clearance",
             "--format",
             "json",
         ).stdout
     )
+    refused = cli(
+        "report", "execution", "--unit", UNIT, "--year", "2022", "--as-of", "2022-06-30", ok=False
+    )
+    assert "rejected (forbidden)" in refused.stderr and "clearance" in refused.stderr
     names = {p["name"]: p["funds"]["total"] for p in before["projects"]}
     assert names["招商引资工作经费"]["full_year_budget"] == "30.00"
     assert names["2022年中央财政县域商业体系建设项目资金"]["full_year_budget"] == "0.00"  # August

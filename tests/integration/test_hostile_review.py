@@ -165,3 +165,77 @@ def test_the_cli_keeps_its_scope_on_close_export_reconcile_and_demo(
     bad = cli("export", "final-accounts", "--unit", UNIT, "--year", str(YEAR),
               "--xlsx", str(tmp_path / "x.xlsx"), "--as-of", "2022-02-30", ok=False)  # fmt: skip
     assert "rejected (invalid_input)" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- the second review, of the merged work ------------------------------------------
+
+
+def test_a_point_in_time_view_of_a_unit_with_classified_projects_needs_clearance(
+    books: Scenario, database_url: str
+) -> None:
+    """Two such views compared would show each classified entry's amount and date."""
+    from fastapi.testclient import TestClient
+
+    from commands.api import create_app
+    from ledger.settings import Settings
+    from tests.integration.test_api import issue
+
+    early = books.ledger.position()
+    books.given(cmd("register_project", unit=UNIT, code="SEC", name="涉密", classified=True))
+    plain = issue(books.ledger, "auditor", Role.AUDITOR)
+    cleared = issue(books.ledger, "auditor-c", Role.AUDITOR, clearance=True)
+    app = create_app(Settings(database_url=database_url), ledger=books.ledger)
+    url = f"/v1/units/{UNIT}/years/{YEAR}/reports/balances"
+    with TestClient(app) as client:
+        now = books.ledger.position()  # the classified project is registered by then
+        for query in ({"as_of": "2022-06-30"}, {"as_of_position": now}):
+            refused = client.get(url, params=query, headers={"Authorization": f"Bearer {plain}"})
+            assert refused.status_code == 403 and "clearance" in refused.json()["detail"]
+            shown = client.get(url, params=query, headers={"Authorization": f"Bearer {cleared}"})
+            assert shown.status_code == 200
+        assert client.get(url, headers={"Authorization": f"Bearer {plain}"}).status_code == 200
+        before = client.get(
+            url, params={"as_of_position": early}, headers={"Authorization": f"Bearer {plain}"}
+        )
+        assert before.status_code == 200  # before the project existed there is nothing to hide
+
+
+def test_another_key_under_the_same_id_is_refused_at_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    from ledger.chain_key import ChainKeyError, add_key
+    from ledger.composition import build_ledger
+    from ledger.settings import Settings
+
+    right, wrong = tmp_path / "right" / "k.key", tmp_path / "wrong" / "k.key"
+    add_key(right, "k2026")
+    add_key(wrong, "k2026")  # made apart, same id
+    ledger = build_ledger(Settings(database_url=database_url, chain_key_file=right))
+    Scenario(ledger).given(*setup_commands())
+    before = ledger.position()
+    ledger.close()
+    with pytest.raises(ChainKeyError, match="another key under the same id"):
+        build_ledger(Settings(database_url=database_url, chain_key_file=wrong))
+    again = build_ledger(Settings(database_url=database_url, chain_key_file=right))
+    assert again.position() == before
+    again.close()
+
+
+def test_keys_made_apart_get_different_ids() -> None:
+    from ledger.chain_key import default_key_id
+
+    assert default_key_id() != default_key_id()
+
+
+def test_a_setting_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    cli.env["FUNDFLOW_CLEARANCE"] = "2"
+    out = cli("check", "--unit", UNIT, "--year", str(YEAR), ok=False)
+    assert out.returncode == 2 and "FUNDFLOW_CLEARANCE" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_no_rate_is_printed_as_minus_zero() -> None:
+    from ledger.money import percent_str
+
+    assert percent_str(-1, 10_000_000) == "0.00"

@@ -84,7 +84,9 @@ def test_the_clawed_back_projects_show_their_original_budgets_before_the_clawbac
 ) -> None:
     from datetime import date
 
-    before = execution_report(books_of(seeded, as_of_date=date(2022, 12, 19)), UNIT, 2022)
+    before = execution_report(
+        books_of(seeded, as_of_date=date(2022, 12, 19)), UNIT, 2022, clearance=True
+    )
     projects = {p["name"]: p["funds"]["total"] for p in before["projects"]}
     assert projects["招商引资工作经费"]["full_year_budget"] == "30.00"
     assert projects["业务经费"]["full_year_budget"] == "10.00"
@@ -104,7 +106,9 @@ def test_reports_as_of_a_log_position(seeded: Ledger) -> None:
     of the seed, each followed by its command record)."""
     last = seeded.position()
     positions = [pos for pos, _ in seeded.read_events()]
-    before = execution_report(books_of(seeded, as_of_position=positions[-5]), UNIT, 2022)
+    before = execution_report(
+        books_of(seeded, as_of_position=positions[-5]), UNIT, 2022, clearance=True
+    )
     projects = {p["name"]: p["funds"]["total"] for p in before["projects"]}
     assert projects["招商引资工作经费"]["full_year_budget"] == "30.00"
     assert projects["业务经费"]["full_year_budget"] == "10.00"
