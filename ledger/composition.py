@@ -7,8 +7,8 @@ import time
 from eventsourcing.persistence import InternalError, OperationalError
 
 from ledger.application import Ledger, StoreFormatError
-from ledger.chain_key import ChainKeyError, Keyring, load_keyring
-from ledger.hash_chain import ChainWriter, require_key_matches
+from ledger.chain_key import Keyring, load_keyring
+from ledger.hash_chain import ChainWriter, key_mismatch
 from ledger.settings import Settings
 
 #: Creating the tables is idempotent, but PostgreSQL refuses two sessions changing the
@@ -44,9 +44,5 @@ def build_ledger(settings: Settings | None = None) -> Ledger:
 def _with_keyring(ledger: Ledger, keyring: Keyring | None) -> Ledger:
     if isinstance(ledger.recorder, ChainWriter):
         ledger.recorder.keyring = keyring
-        try:
-            require_key_matches(ledger.recorder)
-        except ChainKeyError:
-            ledger.close()
-            raise
+        ledger.recorder.refuse_writes = key_mismatch(ledger.recorder)
     return ledger

@@ -43,7 +43,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.chain_key import ChainKey, ChainKeyError, ChainKeyRequired, Keyring
+from ledger.chain_key import ChainKey, ChainKeyRequired, Keyring
 
 GENESIS = "0" * 64
 #: A stored event as the replay reads it: notification id, originator id, version,
@@ -157,11 +157,16 @@ class ChainWriter:
     hands it over (``ledger.composition.build_ledger``); nothing here reads a file."""
 
     keyring: Keyring | None = None
+    refuse_writes: str | None = None
+    """Set by the composition root when this process's key does not make the log's last
+    link (:func:`key_mismatch`): every write is refused with this reason."""
 
     def chain_links(
         self, previous: str | None, ids: Sequence[int], events: Sequence[StoredEvent]
     ) -> list[tuple[int, str]]:
         """The links of ``events``, chained to the log's last link ``previous``."""
+        if self.refuse_writes is not None:
+            raise ChainKeyRequired(self.refuse_writes)
         previous = previous or GENESIS
         if self.keyring is None:
             made_by = key_id_of(previous)
@@ -584,30 +589,32 @@ def check_anchors(recorder: ApplicationRecorder, anchors: Sequence[Anchor]) -> l
     return problems
 
 
-def require_key_matches(recorder: Any) -> None:
-    """Refuse a keyring whose key, under the id the log's last link names, does not make
-    that link: a process holding another key under the same id would append links that
-    never verify again. One check when a process starts (three small queries)."""
+def key_mismatch(recorder: Any) -> str | None:
+    """Why this process must not write, if its key under the id the log's last link names
+    does not make that link: another key under the same id (or a forged last link) — links
+    appended with it would never verify again. None when writing is fine. One check when a
+    process starts (three small queries); reading, and so ``audit verify``, stays open."""
     keyring: Keyring | None = getattr(recorder, "keyring", None)
     if keyring is None:
-        return
+        return None
     head = recorder.select_head()
     if head is None:
-        return
+        return None
     position, stored = head
     key_id = key_id_of(stored)
     key = None if key_id is None else keyring.get(key_id)
     if key is None:
-        return  # unkeyed or an old key's link: verify judges those
+        return None  # unkeyed or an old key's link: verify judges those
     before = [p for p in recorder.select_hashes(max(1, position - 1000), 2000) if p[0] < position]
     previous = before[-1][1] if before else GENESIS
     rows = recorder.select_rows(position, position)
     if not rows:
-        return  # a link without its event: verify names it
+        return None  # a link without its event: verify names it
     _, originator_id, version, topic, state = rows[0]
     if keyed_link(key, previous, position, originator_id, version, topic, bytes(state)) != stored:
-        raise ChainKeyError(
-            f"the key {key_id!r} of the chain key file does not make the log's last link: it is "
-            "another key under the same id. Use the key file the log was written with; "
-            "nothing was written"
+        return (
+            f"the key {key_id!r} of the chain key file does not make the log's last link: "
+            "another key under the same id, or the log was altered (run fundflow audit "
+            "verify). Use the key file the log was written with; nothing was written"
         )
+    return None

@@ -200,10 +200,10 @@ def test_a_point_in_time_view_of_a_unit_with_classified_projects_needs_clearance
         assert before.status_code == 200  # before the project existed there is nothing to hide
 
 
-def test_another_key_under_the_same_id_is_refused_at_start(
+def test_another_key_under_the_same_id_may_read_but_not_write(
     database_url: str, tmp_path: Path
 ) -> None:
-    from ledger.chain_key import ChainKeyError, add_key
+    from ledger.chain_key import ChainKeyRequired, add_key
     from ledger.composition import build_ledger
     from ledger.settings import Settings
 
@@ -214,10 +214,13 @@ def test_another_key_under_the_same_id_is_refused_at_start(
     Scenario(ledger).given(*setup_commands())
     before = ledger.position()
     ledger.close()
-    with pytest.raises(ChainKeyError, match="another key under the same id"):
-        build_ledger(Settings(database_url=database_url, chain_key_file=wrong))
+    misconfigured = build_ledger(Settings(database_url=database_url, chain_key_file=wrong))
+    with pytest.raises(ChainKeyRequired, match="another key under the same id"):
+        Scenario(misconfigured).given(cmd("register_unit", code="U7", name="第七局"))
+    assert misconfigured.position() == before  # nothing written; reading still works
+    misconfigured.close()
     again = build_ledger(Settings(database_url=database_url, chain_key_file=right))
-    assert again.position() == before
+    Scenario(again).given(cmd("register_unit", code="U7", name="第七局"))
     again.close()
 
 
