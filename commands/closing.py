@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from commands.handlers import CommandHandler, today_in_china
 from commands.models import (
@@ -162,13 +163,11 @@ def _run(
         to settle. Each step is decided against the line itself, not these."""
         return books_for_reports(ledger, database_url, unit=code)
 
-    actor = handler.actor
-    year_end = date(year, 12, 31)
     # Each run of a year's close (the first, one after every reopening, one after an
     # admin resumed or abandoned a stuck close) has its own step ids.
     view = current().year(code, year)
     run = f"close/{year}/{view.reopen_count}/{view.close_attempt}"
-    document = f"{year}年度年终结账"
+    fields = _step_fields(handler, code, year)
     steps = 0
 
     def step() -> None:
@@ -191,16 +190,12 @@ def _run(
                     command_id=f"{run}/start",
                     policy=policy.snapshot(),
                     before_year_end=before_year_end,
-                    document_no=document,
-                    posted_by=actor.identity,
-                    business_date=year_end,
-                    unit=code,
-                    year=year,
+                    **fields,
                 ),
                 system=True,
             )
         step()
-        return _settle(ledger, code, year, policy, handler, report, run, document, current, step)
+        return _settle(ledger, code, year, policy, handler, report, run, fields, current, step)
     except CommandIdReused as error:
         raise CloseBlocked(
             f"the close of {year} for {code} is stuck: one of its steps was recorded before "
@@ -208,6 +203,18 @@ def _run(
             "steps (fundflow close-year --resume --reason …) or abandon it (--abandon "
             "--reason …)"
         ) from None
+
+
+def _step_fields(handler: CommandHandler, code: str, year: int) -> dict[str, Any]:
+    """What every step of a year's close records alike: the close's document, who runs it,
+    and 31 December as its business date."""
+    return {
+        "document_no": f"{year}年度年终结账",
+        "posted_by": handler.actor.identity,
+        "business_date": date(year, 12, 31),
+        "unit": code,
+        "year": year,
+    }
 
 
 def _settle(
@@ -218,13 +225,11 @@ def _settle(
     handler: CommandHandler,
     report: CloseReport,
     run: str,
-    document: str,
+    fields: dict[str, Any],
     current: Callable[[], Books],
     step: Callable[[], None],
 ) -> CloseReport:
     """Settle every line of the year, then lock it."""
-    actor = handler.actor
-    year_end = date(year, 12, 31)
 
     books = current()
     for line in books.lines_of(code, year):
@@ -247,11 +252,7 @@ def _settle(
                 line=line.code,
                 outcome=outcome,
                 rule=rule,
-                document_no=document,
-                posted_by=actor.identity,
-                business_date=year_end,
-                unit=code,
-                year=year,
+                **fields,
             ),
             system=True,
         )
@@ -262,7 +263,7 @@ def _settle(
     unsettled = [ln.code for ln in current().lines_of(code, year) if ln.totals.available]
     if unsettled:  # pragma: no cover - every line was settled above
         raise CloseBlocked(f"lines still hold a balance and cannot be closed: {unsettled}")
-    report.adjustment_until = year_end + timedelta(days=policy.adjustment_period_days)
+    report.adjustment_until = date(year, 12, 31) + timedelta(days=policy.adjustment_period_days)
     seal = current_head(ledger)
     handler.handle(
         build_command(
@@ -271,11 +272,7 @@ def _settle(
             adjustment_until=report.adjustment_until,
             sealed_position=seal.position if seal else None,
             sealed_hash=seal.hash if seal else None,
-            document_no=document,
-            posted_by=actor.identity,
-            business_date=year_end,
-            unit=code,
-            year=year,
+            **fields,
         ),
         system=True,
     )
