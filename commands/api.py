@@ -279,15 +279,6 @@ def authenticate(
     return caller
 
 
-def in_scope(request: Request, caller: Caller, unit: str) -> str:
-    """The code of the path's unit (named by code or full name), if the caller may act in
-    it; :class:`OutOfScope` (403) otherwise — also for a unit that does not exist, so that
-    a scoped caller learns nothing of units outside its scope."""
-    code = _ledger(request).unit_code(unit) or unit
-    caller.actor.require_scope(code, named=unit)
-    return code
-
-
 def scoped(role: Role) -> Callable[..., Caller]:
     """A dependency admitting callers with at least ``role`` whose units include the path's
     unit (403 ``out_of_scope`` otherwise) — decided before the body is even read."""
@@ -298,7 +289,7 @@ def scoped(role: Role) -> Callable[..., Caller]:
         unit: Annotated[str, Path(min_length=1, max_length=200)],
         caller: Annotated[Caller, Depends(admit)],
     ) -> Caller:
-        in_scope(request, caller, unit)
+        _ledger(request).unit_in_scope(caller.actor, unit)
         return caller
 
     return dependency
@@ -568,7 +559,6 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
         Safe to call again: a close is applied once. Before the year's 31 December only
         with ``before_year_end`` (the reason)."""
         request.state.command = "close_year"
-        unit = in_scope(request, caller, unit)
         report = close_year(
             _ledger(request),
             settings.effective_database_url,
@@ -595,7 +585,6 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
     ) -> CloseResult:
         """Let a stuck close go on with fresh steps, and run it to the end (admin)."""
         request.state.command = "resume_closing"
-        unit = in_scope(request, caller, unit)
         report = resume_close(
             _ledger(request),
             settings.effective_database_url,
@@ -617,7 +606,6 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
     ) -> dict[str, str]:
         """Give up a stuck close: the year is open again (admin)."""
         request.state.command = "abandon_closing"
-        unit = in_scope(request, caller, unit)
         message = abandon_close(
             _ledger(request), unit, year, reason=body.reason, actor=caller.actor
         )
@@ -644,7 +632,6 @@ def _add_report_routes(app: FastAPI) -> None:
         caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
-        unit = in_scope(request, caller, unit)
         checks = check_year(books_of(_ledger(request)), unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
@@ -669,7 +656,6 @@ def _add_audit_routes(app: FastAPI) -> None:
         """Every event touching one line (``year`` and ``line``), one project, one payee,
         or the line entries under one document number; classified (涉密) ones only with
         clearance."""
-        unit = in_scope(request, caller, unit)
         ledger = _ledger(request)
         return audit_trail(
             ledger.read_events(),
@@ -698,7 +684,6 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             int | None, Query(ge=0, description="Log position: the books at that moment.")
         ] = None,
     ) -> dict[str, Any]:
-        unit = in_scope(request, caller, unit)
         books = books_for_reports(
             _ledger(request),
             request.app.state.database_url,

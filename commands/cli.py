@@ -111,13 +111,6 @@ def _actor(
     return Actor(user or settings.user, role or settings.role, units=units)
 
 
-def _require_scope(actor: Actor, ledger: Ledger, unit: str) -> str:
-    """The code of ``unit`` if the CLI user may read or act in it (else out_of_scope)."""
-    code = ledger.unit_code(unit) or unit
-    actor.require_scope(code, named=unit)
-    return code
-
-
 def _date(text: str | None, option: str) -> date | None:
     """A date option, or a clerk-readable refusal naming it."""
     if text is None:
@@ -206,7 +199,7 @@ def _report(
     ledger = build_ledger(settings)
     try:
         as_of_date = _date(as_of, "--as-of")
-        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         books = books_for_reports(
             ledger,
             settings.effective_database_url,
@@ -782,7 +775,7 @@ def check_command(
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         checks = check_year(books_of(ledger), unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
@@ -952,7 +945,7 @@ def audit_trail_command(
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         books = books_of(ledger)
         trail = audit_trail(
             ledger.read_events(),
@@ -1031,7 +1024,7 @@ def audit_reconcile_command(
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
-        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         result = reconcile(document, final_accounts(books_of(ledger), unit, year))
     except LedgerError as error:
         raise _fail(error) from None
@@ -1072,7 +1065,7 @@ def export_final_accounts(
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        unit = _require_scope(_actor(settings, ledger), ledger, unit)
+        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         books = books_of(ledger, as_of_date=_date(as_of, "--as-of"))
         tables = statutory_tables(books, unit, year, clearance=clearance)
         report = final_accounts(books, unit, year, clearance=clearance)

@@ -112,7 +112,7 @@ def close_year(
     """Close ``year`` of ``unit`` (code or name). ``after_step(n)`` is called after each
     step (used by the crash tests to kill the process at chosen points).
     ``before_year_end`` is the reason for closing a year before its 31 December."""
-    actor.require_scope(ledger.unit_code(unit) or unit, named=unit)  # before it is looked up
+    ledger.unit_in_scope(actor, unit)  # before the unit is looked up
     books = books_for_reports(ledger, database_url, unit=unit)
     code = books.unit(unit).code
     report = CloseReport(unit=code, year=year)
@@ -296,8 +296,8 @@ def resume_close(
     """An admin lets a stuck close go on (with fresh step ids), then runs it to the end.
     What fresh ids cannot cure (another closing policy) is refused before anything is
     written."""
-    actor.require_scope(ledger.unit_code(unit) or unit, named=unit)
-    year_now = ledger.find(FiscalYear, FiscalYear.id_for(ledger.unit_code(unit) or unit, year))
+    code = ledger.unit_in_scope(actor, unit)
+    year_now = ledger.find(FiscalYear, FiscalYear.id_for(code, year))
     if year_now is not None and year_now.policy and year_now.policy != policy.snapshot():
         raise CloseBlocked(
             f"the close of {year} was started with a different closing policy: resume it with "

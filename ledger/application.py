@@ -16,6 +16,7 @@ from ledger.aggregates.budget_line import BudgetLine
 from ledger.aggregates.command_record import CommandRecord
 from ledger.aggregates.unit import resolve_unit_code
 from ledger.codec import OrjsonTranscoder
+from ledger.roles import Actor
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -73,6 +74,14 @@ class Ledger(Application[UUID]):
     def unit_code(self, unit: str) -> str | None:
         """The code of the unit named ``unit`` (its code or its full name), or None."""
         return resolve_unit_code(unit, self.find)
+
+    def unit_in_scope(self, actor: Actor, unit: str) -> str:
+        """The code of the unit named ``unit`` if ``actor`` may act in it; OutOfScope
+        otherwise — also for a unit that does not exist, and naming it only as given, so
+        that a scoped actor learns nothing of units outside its scope."""
+        code = self.unit_code(unit) or unit
+        actor.require_scope(code, named=unit)
+        return code
 
     def known_ids(self, ids: list[UUID]) -> set[UUID]:
         """Which of ``ids`` name stored aggregates: one query for a whole batch (the
