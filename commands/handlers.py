@@ -364,7 +364,8 @@ class CommandHandler:
         if working is None:  # pragma: no cover - handle_batch sets it
             raise RuntimeError("a batch is decided inside handle_batch")
         named = [command_unit(c) for c in commands]
-        commands = [self._resolved(c) for c in commands]
+        resolved = [self._resolve_unit(c) for c in commands]
+        commands = [c for c, _ in resolved]
         record_ids = [self._record_id(c, False) for c in commands]
         # One query tells which commands were applied before; the others need no look-up.
         known = self.ledger.known_ids(record_ids)
@@ -372,21 +373,16 @@ class CommandHandler:
             if actors is not None:
                 self.actor = actors[index]
             try:
-                if command_unit(command) == named[index]:
-                    # named by a name registered earlier in this batch: resolve it now
+                record_id = record_ids[index]
+                looked_up = record_id in known or record_id in working
+                if not resolved[index][1]:
+                    # maybe named by a name registered earlier in this batch: resolve it now
                     command = self._resolved(command)
+                    record_id, looked_up = self._record_id(command, False), True
                 self._require_role(command, False)
                 self._require_scope(command, named[index])
                 fingerprint = command.fingerprint()
-                record_id = self._record_id(command, False)
-                if record_id == record_ids[index]:
-                    record = (
-                        self._find(CommandRecord, record_id)
-                        if record_id in known or record_id in working
-                        else None
-                    )
-                else:
-                    record = self._find(CommandRecord, record_id)
+                record = self._find(CommandRecord, record_id) if looked_up else None
                 if record is not None:
                     outcome.results.append(self._replay(record, command, fingerprint))
                     continue
@@ -476,13 +472,17 @@ class CommandHandler:
     def _resolved(self, command: AnyCommand) -> AnyCommand:
         """The command with its unit named by code, where the client gave the unit's full
         name (a unit may be named either way wherever one is asked for)."""
+        return self._resolve_unit(command)[0]
+
+    def _resolve_unit(self, command: AnyCommand) -> tuple[AnyCommand, bool]:
+        """:meth:`_resolved`, and whether the unit was found (or the command names none)."""
         unit = getattr(command, "unit", None)
         if not isinstance(unit, str):
-            return command
+            return command, True
         code = self.unit_code(unit)
         if code is None or code == unit:
-            return command
-        return command.model_copy(update={"unit": code})
+            return command, code is not None
+        return command.model_copy(update={"unit": code}), True
 
     def unit_code(self, unit: str) -> str | None:
         """The code of the unit named ``unit`` (its code or its full name), or None."""
@@ -725,9 +725,10 @@ class CommandHandler:
 
     def _reverse(self, c: ReverseEntry) -> Decision:
         line = self._line(c)
-        original = self._money_event_of(line, c.reverses_command_id)
+        record = self._client_record(line.unit_code, c.reverses_command_id)
+        original = None if record is None else self._money_event_of(line, record)
         if original is None:
-            if self._is_reversal(c.unit, c.reverses_command_id):
+            if record is not None and record.command_type == "reverse_entry":
                 raise NotReversible(
                     f"command {c.reverses_command_id} was itself a reversal (红字冲销): a "
                     "reversal cannot itself be reversed; post the original again if it was "
@@ -741,21 +742,19 @@ class CommandHandler:
         message = f"posting {c.reverses_command_id} on line {c.line} reversed"
         return [line, *close.settle()], message, line
 
-    def _is_reversal(self, unit_code: str, command_id: str) -> bool:
-        record = self._find(
+    def _client_record(self, unit_code: str, command_id: str) -> CommandRecord | None:
+        """The record of a client's command of ``unit_code`` (from the batch being decided,
+        if it is there, else from the store)."""
+        return self._find(
             CommandRecord, CommandRecord.id_for(CLIENT_NAMESPACE, unit_code, command_id)
         )
-        return record is not None and record.command_type == "reverse_entry"
 
-    def _money_event_of(self, line: BudgetLine, command_id: str) -> BudgetLine.MoneyEvent | None:
-        """The money event ``command_id`` posted on ``line``: found through the command's
+    def _money_event_of(
+        self, line: BudgetLine, record: CommandRecord
+    ) -> BudgetLine.MoneyEvent | None:
+        """The money event the recorded command posted on ``line``: found through its
         record (which names the events it stored), read from the store — or from the
         batch being decided, if the command is in it."""
-        record = self._find(
-            CommandRecord, CommandRecord.id_for(CLIENT_NAMESPACE, line.unit_code, command_id)
-        )
-        if record is None:
-            return None
         for ref in record.result.get("events", []):
             if ref["aggregate_id"] != str(line.id):
                 continue
