@@ -747,20 +747,6 @@ def _install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = "1"
         return response
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> Response:
-        log.error(
-            "unexpected_error",
-            error=type(error).__name__,
-            request_id=getattr(request.state, "request_id", None),
-        )
-        return problem(
-            500,
-            "internal_error",
-            "the service failed; nothing of this request was written unless its "
-            "result was returned. Retry with the same Idempotency-Key.",
-        )
-
 
 def _install_docs(app: FastAPI) -> None:
     """``/docs`` from the package's own copy of Swagger UI: it works on a network without

@@ -27,6 +27,7 @@ cover that, checked by ``check_anchors``.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import hmac
@@ -127,27 +128,17 @@ def no_collector_pause() -> Iterator[None]:
 def _chain(
     previous: str, ids: Sequence[int], events: Sequence[StoredEvent], key: ChainKey | None
 ) -> list[tuple[int, str]]:
+    make = link if key is None else functools.partial(keyed_link, key)
     rows = []
     for notification_id, event in zip(ids, events, strict=True):
-        if key is None:
-            previous = link(
-                previous,
-                notification_id,
-                event.originator_id,
-                event.originator_version,
-                event.topic,
-                event.state,
-            )
-        else:
-            previous = keyed_link(
-                key,
-                previous,
-                notification_id,
-                event.originator_id,
-                event.originator_version,
-                event.topic,
-                event.state,
-            )
+        previous = make(
+            previous,
+            notification_id,
+            event.originator_id,
+            event.originator_version,
+            event.topic,
+            event.state,
+        )
         rows.append((notification_id, previous))
     return rows
 
