@@ -32,6 +32,7 @@ from commands.models import (
     Command,
     Disburse,
     FinishClosing,
+    ImportCatalogue,
     ImportPriorYearFigures,
     IssueToken,
     LineCommand,
@@ -53,6 +54,7 @@ from commands.models import (
 from ledger.aggregates import (
     ApiToken,
     BudgetLine,
+    ClassificationCatalogue,
     CommandRecord,
     FiscalYear,
     Project,
@@ -66,6 +68,8 @@ from ledger.aggregates.command_record import NO_UNIT
 from ledger.aggregates.command_record import SYSTEM as SYSTEM_NAMESPACE
 from ledger.application import Ledger
 from ledger.classifications import Nature
+from ledger.classifications.catalogue import Catalogue, CatalogueKind, Row, build
+from ledger.classifications.shipped import shipped_for
 from ledger.closing.policy import Outcome
 from ledger.errors import (
     AdjustmentNotAllowed,
@@ -156,6 +160,9 @@ def _logged_id(command: Command, classified: bool) -> str:
 
 
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
+#: Imported catalogues as built, by (aggregate id, version): a posting does not rebuild
+#: its year's catalogue from the aggregate every time.
+_CATALOGUES: dict[tuple[UUID, int], Catalogue] = {}
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -199,6 +206,7 @@ class CommandHandler:
             ImportPriorYearFigures: self._import_prior_year,
             SetThreePublicBudget: self._set_three_public_budget,
             RecordYearFacts: self._record_year_facts,
+            ImportCatalogue: self._import_catalogue,
             StartClosing: self._start_closing,
             CloseLine: self._close_line,
             FinishClosing: self._finish_closing,
@@ -649,6 +657,7 @@ class CommandHandler:
                 )
         elif c.project is not None:
             raise NatureMismatch("a basic expenditure line cannot belong to a project")
+        self.catalogue(CatalogueKind.FUNCTION, c.year).require_item(c.function_code)
         if self._find(BudgetLine, BudgetLine.id_for(c.unit, c.year, c.line)) is not None:
             raise AlreadyExists(f"budget line {c.line} already exists for {c.unit} in {c.year}")
         line = BudgetLine._create(
@@ -688,6 +697,7 @@ class CommandHandler:
 
     def _transfer(self, c: TransferToEnterprise) -> Decision:
         line = self._line(c)
+        self.catalogue(CatalogueKind.ECONOMIC_DEPARTMENT, c.year).require_item(c.economic_code)
         close = self._close_correction(c, line)
         line.transfer_to_enterprise(
             c.amount,
@@ -701,6 +711,7 @@ class CommandHandler:
 
     def _disburse(self, c: Disburse) -> Decision:
         line = self._line(c)
+        self.catalogue(CatalogueKind.ECONOMIC_DEPARTMENT, c.year).require_item(c.economic_code)
         close = self._close_correction(c, line)
         line.disburse(
             c.amount,
@@ -781,6 +792,56 @@ class CommandHandler:
         fiscal_year = self._year_for_posting(c, c.unit, c.year)
         fiscal_year.record_facts(c.facts.model_dump(mode="python"), **c.meta())
         return [fiscal_year], f"facts of {c.year} recorded for {c.unit}", None
+
+    # --- classification catalogues ---------------------------------------------------
+
+    def catalogue(self, kind: CatalogueKind, year: int) -> Catalogue:
+        """The catalogue that checks codes of ``year`` (ledger/classifications/shipped.py
+        ``resolve``): the one imported for that year, else the shipped one that stands
+        for it."""
+        found = self._find(ClassificationCatalogue, ClassificationCatalogue.id_for(kind, year))
+        if found is None:
+            return shipped_for(kind, year)
+        key = (found.id, found.version)
+        cached = _CATALOGUES.get(key)
+        if cached is None:
+            if len(_CATALOGUES) > 32:
+                _CATALOGUES.clear()
+            cached = _CATALOGUES[key] = found.catalogue()
+        return cached
+
+    def _import_catalogue(self, c: ImportCatalogue) -> Decision:
+        if self.actor.units is not None:
+            raise OutOfScope(
+                f"{self.actor.identity} is scoped to some units; a classification catalogue "
+                "serves every unit and is loaded by an unscoped admin"
+            )
+        catalogue = build(
+            c.kind,
+            c.year,
+            [Row(i, code, name) for i, (code, name) in enumerate(c.entries, start=1)],
+            [Row(i, old, new) for i, (old, new) in enumerate(c.mapping.items(), start=1)],
+        )
+        what = f"the {c.year} {c.kind.value} catalogue ({len(catalogue.names)} codes)"
+        found = self._find(
+            ClassificationCatalogue, ClassificationCatalogue.id_for(c.kind, c.year)
+        )
+        if found is None:
+            created = ClassificationCatalogue._create(
+                ClassificationCatalogue.Imported,
+                kind=c.kind.value,
+                year=c.year,
+                entries=[[code, name] for code, name in sorted(catalogue.names.items())],
+                mapping=dict(catalogue.mapping),
+                source=c.source,
+                digest=catalogue.digest,
+                **c.meta(),
+            )
+            return [created], f"{what} loaded from {c.source}", None
+        if found.digest == catalogue.digest:
+            return [found], f"{what} is already loaded, unchanged", None
+        found.replace(catalogue, source=c.source, **c.meta())
+        return [found], f"{what} loaded from {c.source}, replacing the one loaded before", None
 
     # --- year-end close ---------------------------------------------------------
 

@@ -32,8 +32,9 @@ from ledger.classifications import (
     ProcurementCategory,
     SupplierSize,
     ThreePublic,
-    require_function_item,
+    require_function_shape,
 )
+from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import Outcome
 from ledger.codes import (
     BUSINESS_CODE_PATTERN,
@@ -222,7 +223,7 @@ class OpenBudgetLine(LineCommand):
     @field_validator("function_code")
     @classmethod
     def _function_item(cls, value: str) -> str:
-        return require_function_item(value)
+        return require_function_shape(value)
 
 
 class AllocateBudget(MoneyCommand):
@@ -314,6 +315,30 @@ class SetThreePublicBudget(Command):
     unit: UnitRef
     year: Annotated[int, Field(ge=1949, le=2200)]
     amounts: dict[ThreePublic, NonNegativeAmount]
+
+
+#: A code of a classification catalogue (类 3 digits, 款 5, 项 7).
+CatalogueCode = Annotated[str, Field(pattern=r"^[0-9]{3}([0-9]{2}){0,2}$")]
+
+
+class ImportCatalogue(Command):
+    """Load a classification catalogue (政府收支分类科目) for a year, as a finance bureau
+    maintains it; validated whole by the handler (ledger/classifications/catalogue.py).
+    Loading another catalogue for the same year and kind replaces it."""
+
+    type: Literal["import_catalogue"] = "import_catalogue"
+    kind: CatalogueKind
+    year: Annotated[int, Field(ge=1949, le=2200)]
+    entries: Annotated[
+        list[tuple[CatalogueCode, Annotated[OneLine, Field(min_length=1, max_length=200)]]],
+        Field(min_length=1, max_length=50_000),
+    ]
+    """``[code, name]`` pairs, every level (类 and 款, and 项 for the function
+    classification)."""
+    mapping: Annotated[dict[CatalogueCode, CatalogueCode], Field(max_length=50_000)] = {}
+    """The year before's code → this year's, for codes that were renumbered or merged."""
+    source: Annotated[OneLine, Field(min_length=1, max_length=500)]
+    """Where the catalogue comes from (the file's name, the 财政部 document)."""
 
 
 class YearFacts(BaseModel):
@@ -453,6 +478,7 @@ AnyCommand = Annotated[
     | ImportPriorYearFigures
     | SetThreePublicBudget
     | RecordYearFacts
+    | ImportCatalogue
     | StartClosing
     | CloseLine
     | FinishClosing

@@ -32,6 +32,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "close_line": Role.CLOSER,
     "finish_closing": Role.CLOSER,
     "issue_token": Role.ADMIN,
+    "import_catalogue": Role.ADMIN,
     "revoke_token": Role.ADMIN,
 }
 _RANK = {Role.AUDITOR: 0, Role.CLERK: 1, Role.CLOSER: 2, Role.ADMIN: 3}

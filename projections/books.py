@@ -17,9 +17,18 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-from ledger.aggregates import BudgetLine, FiscalYear, Project, Unit, YearStatus
+from ledger.aggregates import (
+    BudgetLine,
+    ClassificationCatalogue,
+    FiscalYear,
+    Project,
+    Unit,
+    YearStatus,
+)
 from ledger.application import Ledger
 from ledger.classifications import FISCAL_FUND_SOURCES, FundSource, Nature
+from ledger.classifications.catalogue import Catalogue, CatalogueKind
+from ledger.classifications.shipped import any_name, resolve
 from ledger.errors import UnknownUnit, YearNotOpen
 from ledger.line_totals import LineTotals
 from ledger.postings import postings_for
@@ -156,11 +165,14 @@ class Books:
     """Every correcting entry posted into a closed year, in log order."""
     accounts: dict[str, int] = field(default_factory=dict)
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
+    catalogues: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Imported classification catalogues, ``"kind/year"`` → code → name."""
     position: int = 0
     point_in_time: bool = False
     """Books of a past moment (as of a business date or a log position), not the present."""
     """Notification id of the last event folded in."""
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
+    _catalogue_keys: dict[UUID, str] = field(default_factory=dict, repr=False)
     _lines_by_year: dict[tuple[str, int], list[LineView]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -201,6 +213,29 @@ class Books:
         for account, balance in self.accounts.items():
             kinds[account.rsplit(":", 1)[1]] += balance
         return kinds
+
+    def catalogue(self, kind: CatalogueKind, year: int) -> Catalogue:
+        """The catalogue that names and checks the codes of ``year`` (the rule of
+        :func:`ledger.classifications.shipped.resolve`)."""
+        names = self.catalogues.get(f"{kind.value}/{year}")
+        if names is None:
+            return resolve(kind, year)
+        return Catalogue(kind, year, names, origin=f"imported {year}")
+
+    def label(self, kind: CatalogueKind, year: int, code: str, *, path: bool = False) -> str:
+        """The name of ``code`` in the catalogue of ``year`` (with ``path``, class /
+        section / item joined by ``/``); a code that catalogue lacks (a prior year's
+        published item) is named from the shipped catalogues, else shown as itself."""
+        catalogue = self.catalogue(kind, year)
+        lengths = [n for n in (3, 5, 7) if n <= len(code)] if path else [len(code)]
+        return "/".join(
+            catalogue.names.get(code[:n]) or any_name(kind, code[:n]) or code[:n] for n in lengths
+        )
+
+    def add_catalogue(self, kind: str, year: int, names: dict[str, str]) -> None:
+        key = f"{kind}/{year}"
+        self.catalogues[key] = names
+        self._catalogue_keys[ClassificationCatalogue.id_for(kind, year)] = key
 
     def adjustments_of(self, unit_code: str, year: int) -> list[AdjustmentView]:
         """Correcting entries posted into the unit's closed year, in log order."""
@@ -275,6 +310,11 @@ class Books:
         elif isinstance(event, BudgetLine.EntryReversed):
             line = self.lines[event.originator_id]
             self._apply_money(line, EntryView.reversed_by(event), sign=-1)
+        elif isinstance(event, ClassificationCatalogue.Imported):
+            self.add_catalogue(event.kind, event.year, {c: n for c, n in event.entries})
+        elif isinstance(event, ClassificationCatalogue.Replaced):
+            key = self._catalogue_keys[event.originator_id]
+            self.catalogues[key] = {c: n for c, n in event.entries}
         elif isinstance(event, BudgetLine.ClosingEvent):
             line = self.lines[event.originator_id]
             kind = type(event).__name__
@@ -288,6 +328,8 @@ class Books:
             self._post(line, event.settles, event.amount)
 
     def _in_scope(self, event: Any) -> bool:
+        if isinstance(event, ClassificationCatalogue.Event):
+            return True  # a catalogue serves every unit
         if isinstance(event, Unit.Registered):
             return bool(event.code == self.scope)
         if isinstance(event, FiscalYear.Opened | Project.Registered | BudgetLine.Opened):
@@ -310,6 +352,10 @@ class Books:
         elif isinstance(event, FiscalYear.Event) and event.originator_id in self._year_keys:
             unit_code, year = self._year_keys[event.originator_id]
             self.touched.add(("year", f"{unit_code}/{year}"))
+        elif isinstance(event, ClassificationCatalogue.Imported):
+            self.touched.add(("catalogue", f"{event.kind}/{event.year}"))
+        elif isinstance(event, ClassificationCatalogue.Event):
+            self.touched.add(("catalogue", self._catalogue_keys[event.originator_id]))
 
     def _note_adjustment(self, event: Any, position: int) -> None:
         line = self.lines.get(event.originator_id)
@@ -388,7 +434,7 @@ def tracked_topics() -> list[str]:
     and budget lines (command records and API tokens are not in the books). Replays read
     only these, so the log's other half is never decoded."""
     topics: set[str] = set()
-    for aggregate in (Unit, FiscalYear, Project, BudgetLine):
+    for aggregate in (Unit, FiscalYear, Project, BudgetLine, ClassificationCatalogue):
         for name in dir(aggregate):
             value = getattr(aggregate, name)
             if isinstance(value, type) and issubclass(value, Aggregate.Event):

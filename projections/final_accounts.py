@@ -13,8 +13,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from ledger.classifications import (
-    ECONOMIC_CODES,
-    FUNCTION_CODES,
     FUND_SOURCE_NAMES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
@@ -23,8 +21,8 @@ from ledger.classifications import (
     ProcurementCategory,
     SupplierSize,
     ThreePublic,
-    function_name,
 )
+from ledger.classifications.catalogue import CatalogueKind
 from ledger.money import percent_str, wanyuan_str, yuan_str
 from projections.books import Books, LineView
 from projections.execution import project_rows
@@ -34,6 +32,7 @@ EMPTY_BUDGET = "empty (no income, expenditure or balances)"
 
 W = wanyuan_str
 P = percent_str
+ECONOMIC = CatalogueKind.ECONOMIC_DEPARTMENT
 
 
 def _sum(values: Iterable[int]) -> int:
@@ -201,7 +200,7 @@ def final_accounts(
         by_function_item.append(
             {
                 "code": item_code,
-                "name": function_name(item_code),
+                "name": books.label(CatalogueKind.FUNCTION, year, item_code, path=True),
                 "amount": W(amount),
                 "change_from_prior_year": change,
                 "change_pct": change_pct,
@@ -328,7 +327,7 @@ def final_accounts(
         "by_function_class": [
             {
                 "code": class_code,
-                "name": FUNCTION_CODES[class_code],
+                "name": books.label(CatalogueKind.FUNCTION, year, class_code),
                 "amount": W(amount),
                 "share_pct": P(amount, gpb_spent),
             }
@@ -339,9 +338,13 @@ def final_accounts(
             "total": W(_sum(ln.totals.spent for ln in gpb_basic)),
             "personnel": W(_sum(personnel.values())),
             "public_operating": W(_sum(public_operating.values())),
-            "personnel_items": [ECONOMIC_CODES[c] for c in sorted(personnel) if personnel[c]],
+            "personnel_items": [
+                books.label(ECONOMIC, year, c) for c in sorted(personnel) if personnel[c]
+            ],
             "public_operating_items": [
-                ECONOMIC_CODES[c] for c in sorted(public_operating) if public_operating[c]
+                books.label(ECONOMIC, year, c)
+                for c in sorted(public_operating)
+                if public_operating[c]
             ],
         },
         "three_public_expenses": {

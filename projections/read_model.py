@@ -100,6 +100,9 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
             "three_public": line.three_public,
             "procurement": [[c, s, a] for (c, s), a in line.procurement.items()],
         }
+    if kind == "catalogue":
+        names = books.catalogues.get(key)
+        return None if names is None else {"names": names}
     if kind == "account":
         balance = books.accounts.get(key)
         return None if balance is None else {"balance": balance}
@@ -118,6 +121,8 @@ def unit_of(books: Books, kind: str, key: str, doc: Doc) -> str:
     the carryover transit accounts). Every document but an account's names its unit."""
     if kind == "unit":
         return key
+    if kind == "catalogue":
+        return ""  # shared: a catalogue serves every unit
     if kind != "account":
         return str(doc["unit_code"])
     if key.startswith("line:"):
@@ -135,6 +140,7 @@ def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
         + [("line", str(i)) for i in books.lines]
         + [("account", a) for a in books.accounts]
         + [("adjustment", str(a.position)) for a in books.adjustments]
+        + [("catalogue", k) for k in books.catalogues]
     )
     return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
 
@@ -179,6 +185,9 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
                 procurement={(c, s): a for c, s, a in doc["procurement"]},
             )
             lines.append((line.opened_at, line))
+        elif kind == "catalogue":
+            catalogue_kind, year = key.rsplit("/", 1)
+            books.add_catalogue(catalogue_kind, int(year), dict(doc["names"]))
         elif kind == "account":
             books.accounts[key] = doc["balance"]
         elif kind == "adjustment":

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ledger.classifications import (
-    ECONOMIC_CODES,
-    FUNCTION_CODES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     FundSource,
     ThreePublic,
 )
+from ledger.classifications.catalogue import CatalogueKind
 from ledger.money import wanyuan_str
 from projections.books import Books, LineView
 from projections.execution import project_rows
@@ -53,7 +52,9 @@ def _sum(lines: Iterable[LineView], value: Callable[[LineView], int]) -> int:
 
 
 def _function_rows(
-    lines: list[LineView], columns: list[Callable[[list[LineView]], Cell]]
+    lines: list[LineView],
+    columns: list[Callable[[list[LineView]], Cell]],
+    name: Callable[[str], str],
 ) -> list[list[Cell]]:
     """One row per function class, section and item that has lines, then 合计."""
     codes: set[str] = set()
@@ -62,7 +63,7 @@ def _function_rows(
     rows: list[list[Cell]] = []
     for code in sorted(codes):
         group = [ln for ln in lines if ln.function_code.startswith(code)]
-        rows.append([code, FUNCTION_CODES[code], *(column(group) for column in columns)])
+        rows.append([code, name(code), *(column(group) for column in columns)])
     rows.append(["", "合计", *(column(lines) for column in columns)])
     return rows
 
@@ -72,6 +73,13 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
     ``clearance`` (see :mod:`projections.redaction`)."""
     code = books.unit(unit).code
     lines = books.lines_of(code, year)
+
+    def fname(c: str) -> str:
+        return books.label(CatalogueKind.FUNCTION, year, c)
+
+    def ename(c: str) -> str:
+        return books.label(CatalogueKind.ECONOMIC_DEPARTMENT, year, c)
+
     by_source = {s: [ln for ln in lines if ln.fund_source is s] for s in FundSource}
     fiscal = [ln for ln in lines if ln.fund_source in FISCAL]
     gpb = by_source[FundSource.GENERAL_PUBLIC_BUDGET]
@@ -102,8 +110,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
     ]
     classes = sorted({ln.function_code[:3] for ln in lines})
     spend_rows = [
-        (f"{FUNCTION_CODES[c]}", _sum((ln for ln in lines if ln.function_code[:3] == c), spent))
-        for c in classes
+        (fname(c), _sum((ln for ln in lines if ln.function_code[:3] == c), spent)) for c in classes
     ]
     for i in range(max(len(income_rows), len(spend_rows))):
         left = income_rows[i] if i < len(income_rows) else ("", None)
@@ -158,6 +165,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                         for s in sources
                     ),
                 ],
+                fname,
             ),
         )
     )
@@ -187,6 +195,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                     lambda g: W(0),
                     lambda g: W(0),
                 ],
+                fname,
             ),
         )
     )
@@ -225,7 +234,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
         def in_class(ln: LineView, c: str = c) -> bool:
             return ln.function_code[:3] == c
 
-        t4.rows.append(fiscal_row(f"支出：{FUNCTION_CODES[c]}", spent, in_class))
+        t4.rows.append(fiscal_row(f"支出：{fname(c)}", spent, in_class))
     t4.rows += [
         fiscal_row("本年财政拨款支出", spent),
         fiscal_row("年末财政拨款结转和结余", closing),
@@ -257,6 +266,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                     lambda g: W(economic(g, PUBLIC_OPERATING_CLASSES)),
                     lambda g: W(project(g)),
                 ],
+                fname,
             ),
         )
     )
@@ -280,13 +290,11 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
             t6.rows.append(
                 [
                     klass,
-                    ECONOMIC_CODES[klass],
+                    ename(klass),
                     W(sum(spent_by_item[e] for e in items if e[:3] == klass)),
                 ]
             )
-            t6.rows += [
-                [e, ECONOMIC_CODES[e], W(spent_by_item[e])] for e in items if e[:3] == klass
-            ]
+            t6.rows += [[e, ename(e), W(spent_by_item[e])] for e in items if e[:3] == klass]
     t6.rows.append(["", "合计", W(sum(spent_by_item.values()))])
     tables.append(t6)
 
@@ -347,6 +355,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                     lambda g: W(project(g)),
                     lambda g: W(_sum(g, closing)),
                 ],
+                fname,
             )
         else:
             table.note = "本单位本年度无此项收入、支出及结转和结余，本表为空表。"

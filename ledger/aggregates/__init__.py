@@ -2,6 +2,7 @@
 
 from ledger.aggregates.api_token import ApiToken
 from ledger.aggregates.budget_line import BudgetLine
+from ledger.aggregates.catalogue import ClassificationCatalogue
 from ledger.aggregates.command_record import CommandRecord
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
@@ -10,6 +11,7 @@ from ledger.aggregates.unit import Unit, UnitName, resolve_unit_code
 __all__ = [
     "ApiToken",
     "BudgetLine",
+    "ClassificationCatalogue",
     "CommandRecord",
     "FiscalYear",
     "Project",

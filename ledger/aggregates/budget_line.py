@@ -24,7 +24,7 @@ from ledger.classifications import (
     ProcurementCategory,
     SupplierSize,
     ThreePublic,
-    economic_class,
+    economic_item_class,
 )
 from ledger.closing.policy import Outcome
 from ledger.errors import NatureMismatch, NotReversible, Overspend, PossibleDuplicate
@@ -410,7 +410,7 @@ class BudgetLine(Aggregate):
         close: CloseRelease | None = None,
         **meta: Any,
     ) -> None:
-        if economic_class(economic_code) != ENTERPRISE_CLASS:
+        if economic_item_class(economic_code) != ENTERPRISE_CLASS:
             raise NatureMismatch(
                 f"a transfer to an enterprise must use an economic item of 312 对企业补助, "
                 f"not {economic_code}"
@@ -442,7 +442,7 @@ class BudgetLine(Aggregate):
         close: CloseRelease | None = None,
         **meta: Any,
     ) -> None:
-        klass = economic_class(economic_code)
+        klass = economic_item_class(economic_code)
         if klass == ENTERPRISE_CLASS:
             raise NatureMismatch(
                 f"economic item {economic_code} is 对企业补助: post it as a transfer to an "

@@ -6,9 +6,15 @@ from ledger.classifications.economic import (
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     economic_class,
+    economic_item_class,
     economic_name,
 )
-from ledger.classifications.function import FUNCTION_CODES, function_name, require_function_item
+from ledger.classifications.function import (
+    FUNCTION_CODES,
+    function_name,
+    require_function_item,
+    require_function_shape,
+)
 from ledger.classifications.kinds import (
     FISCAL_FUND_SOURCES,
     FUND_SOURCE_NAMES,
@@ -38,7 +44,9 @@ __all__ = [
     "SupplierSize",
     "ThreePublic",
     "economic_class",
+    "economic_item_class",
     "economic_name",
     "function_name",
     "require_function_item",
+    "require_function_shape",
 ]

@@ -62,6 +62,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "import_prior_year_figures": {"unit": "U1", "year": 2022, "figures": FIGURES},
     "set_three_public_budget": {"unit": "U1", "year": 2022, "amounts": {}},
     "record_year_facts": {"unit": "U1", "year": 2022, "facts": {}},
+    "import_catalogue": {
+        "kind": "function",
+        "year": 2023,
+        "entries": [["201", "一般公共服务支出"]],
+        "source": "财政部《2023年政府收支分类科目》",
+    },
     "start_closing": {"unit": "U1", "year": 2022, "policy": {"default": {"basic": "lapse"}}},
     "close_line": {**LINE, "outcome": "lapse", "rule": "default.basic"},
     "finish_closing": {"unit": "U1", "year": 2022, "adjustment_until": "2023-03-31"},
