@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commands.catalogues import search as search_catalogues
 from commands.closing import CloseReport, abandon_close, close_year, resume_close
 from commands.group_commit import GroupCommitter
 from commands.handlers import CommandHandler, CommandResult
@@ -55,6 +56,7 @@ from commands.process import die_with_parent
 from ledger import tokens
 from ledger.aggregates import ApiToken
 from ledger.application import Ledger
+from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import Forbidden, LedgerError, Unauthorized
@@ -246,6 +248,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     _add_close_route(app, settings)
     _add_report_routes(app)
     _add_audit_routes(app)
+    _add_catalogue_route(app)
     return app
 
 
@@ -668,6 +671,22 @@ def _add_audit_routes(app: FastAPI) -> None:
             document_no=document_no,
             clearance=caller.clearance,
         )
+
+
+def _add_catalogue_route(app: FastAPI) -> None:
+    @app.get("/v1/catalogues/search", tags=["catalogues"], responses=_PROBLEM_RESPONSES)
+    def search_codes(
+        request: Request,
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        q: Annotated[
+            str, Query(min_length=1, max_length=100, description="Code prefix or name part.")
+        ],
+        year: Annotated[int | None, Query(ge=1949, le=2200)] = None,
+        kind: CatalogueKind | None = None,
+    ) -> dict[str, Any]:
+        """Codes of the classification catalogue(s) of a year (default: this year) by code
+        prefix or part of the name, and which catalogue answered (imported or shipped)."""
+        return search_catalogues(CommandHandler(_ledger(request)), q, year=year, kind=kind)
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:

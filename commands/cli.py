@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import typer
 from pydantic import ValidationError
 
+from commands.catalogues import load_catalogue, read_catalogue, search
 from commands.chain_cli import audit_chain, chain_key_app, parse_heads, write_head_file
 from commands.closing import abandon_close, close_year, resume_close
 from commands.handlers import CommandHandler, CommandResult
@@ -29,6 +30,7 @@ from ledger.aggregates import ApiToken
 from ledger.application import Ledger, StoreFormatError
 from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
+from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import InvalidInput, LedgerError, OutOfScope
@@ -790,6 +792,79 @@ def check_command(
 
 
 # --- the service and its tokens ------------------------------------------------------
+
+codes_app = typer.Typer(
+    help="Classification catalogues (政府收支分类科目): load a year's, search.",
+    no_args_is_help=True,
+)
+app.add_typer(codes_app, name="codes")
+
+
+@codes_app.command("import")
+def codes_import(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or xlsx: 科目编码,科目名称[,级次].")],
+    year: Annotated[int, typer.Option("--year", help="The year the catalogue is for.")],
+    kind: Annotated[
+        CatalogueKind, typer.Option("--kind", help="Which classification the file holds.")
+    ] = CatalogueKind.FUNCTION,
+    mapping: Annotated[
+        Path | None,
+        typer.Option("--mapping", help="CSV/xlsx: 上年科目编码,科目编码 (codes that changed)."),
+    ] = None,
+    command_id: Annotated[str | None, typer.Option("--command-id")] = None,
+    role: Annotated[Role | None, typer.Option("--role")] = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Load a year's catalogue into the ledger (admin): validated whole, nothing stored
+    if a row is wrong; loading the same file again writes nothing."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    try:
+        loaded = read_catalogue(
+            file,
+            kind=kind,
+            year=year,
+            mapping=mapping,
+            posted_by=settings.user,
+            command_id=command_id,
+        )
+        handler = CommandHandler(ledger, actor=_actor(settings, ledger, role))
+        _print_result(load_catalogue(handler, loaded))
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+
+
+@codes_app.command("search")
+def codes_search(
+    text: Annotated[str, typer.Argument(help="A code prefix (2070) or part of a name (文化).")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Whose catalogue (default: this year).")
+    ] = None,
+    kind: Annotated[CatalogueKind | None, typer.Option("--kind")] = None,
+    fmt: FormatOption = "table",
+    database_url: DatabaseOption = None,
+) -> None:
+    """Find codes by name or code prefix in the catalogue of a year."""
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
+    try:
+        found = search(CommandHandler(ledger), text, year=year, kind=kind)
+    except LedgerError as error:
+        raise _fail(error) from None
+    finally:
+        ledger.close()
+    if fmt == "json":
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=1))
+        return
+    for c in found["catalogues"]:
+        typer.echo(f"# {found['year']} {c['name']} ({c['kind']}): {c['catalogue']}")
+    for r in found["results"]:
+        typer.echo(f"{r['kind']}\t{r['code']}\t{r['level']}\t{r['path']}")
+    if not found["results"]:
+        typer.echo(f"no code matches {found['query']!r}")
+
 
 tokens_app = typer.Typer(help="API tokens of the service (admin).", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")

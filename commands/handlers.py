@@ -160,9 +160,9 @@ def _logged_id(command: Command, classified: bool) -> str:
 
 
 Decision = tuple[list[Aggregate], str, BudgetLine | None]
-#: Imported catalogues as built, by (aggregate id, version): a posting does not rebuild
-#: its year's catalogue from the aggregate every time.
-_CATALOGUES: dict[tuple[UUID, int], Catalogue] = {}
+#: Per ledger, imported catalogues as built, by (aggregate id, version, digest): a posting
+#: does not rebuild its year's catalogue from the aggregate every time.
+_CATALOGUES: WeakKeyDictionary[Ledger, dict[tuple[UUID, int, str], Catalogue]] = WeakKeyDictionary()
 A = TypeVar("A", bound=Aggregate)
 
 
@@ -802,12 +802,13 @@ class CommandHandler:
         found = self._find(ClassificationCatalogue, ClassificationCatalogue.id_for(kind, year))
         if found is None:
             return shipped_for(kind, year)
-        key = (found.id, found.version)
-        cached = _CATALOGUES.get(key)
+        built = _CATALOGUES.setdefault(self.ledger, {})
+        key = (found.id, found.version, found.digest)
+        cached = built.get(key)
         if cached is None:
-            if len(_CATALOGUES) > 32:
-                _CATALOGUES.clear()
-            cached = _CATALOGUES[key] = found.catalogue()
+            if len(built) > 32:
+                built.clear()
+            cached = built[key] = found.catalogue()
         return cached
 
     def _import_catalogue(self, c: ImportCatalogue) -> Decision:
@@ -823,9 +824,7 @@ class CommandHandler:
             [Row(i, old, new) for i, (old, new) in enumerate(c.mapping.items(), start=1)],
         )
         what = f"the {c.year} {c.kind.value} catalogue ({len(catalogue.names)} codes)"
-        found = self._find(
-            ClassificationCatalogue, ClassificationCatalogue.id_for(c.kind, c.year)
-        )
+        found = self._find(ClassificationCatalogue, ClassificationCatalogue.id_for(c.kind, c.year))
         if found is None:
             created = ClassificationCatalogue._create(
                 ClassificationCatalogue.Imported,

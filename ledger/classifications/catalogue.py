@@ -65,9 +65,7 @@ class InvalidCatalogue(InvalidInput):
         shown = "; ".join(f"row {row}: {why}" for row, why in problems[:MAX_ROWS_SHOWN])
         more = len(problems) - MAX_ROWS_SHOWN
         tail = f"; and {more} more" if more > 0 else ""
-        super().__init__(
-            f"{what}: {len(problems)} bad row(s), nothing was loaded — {shown}{tail}"
-        )
+        super().__init__(f"{what}: {len(problems)} bad row(s), nothing was loaded — {shown}{tail}")
         self.problems = problems
 
 
