@@ -55,6 +55,7 @@ from commands.problems import from_error, problem
 from commands.process import die_with_parent
 from ledger import tokens
 from ledger.aggregates import ApiToken
+from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
 from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
@@ -702,6 +703,10 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
         as_of_position: Annotated[
             int | None, Query(ge=0, description="Log position: the books at that moment.")
         ] = None,
+        amount_unit: Annotated[
+            AmountUnit,
+            Query(description="wanyuan (万元, default) or yuan (元): each figure half-up."),
+        ] = AmountUnit.WANYUAN,
     ) -> dict[str, Any]:
         books = books_for_reports(
             _ledger(request),
@@ -710,7 +715,8 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             as_of_date=as_of,
             unit=unit,
         )
-        return build(books, unit, year, clearance=caller.clearance)
+        with amounts_in(amount_unit):
+            return build(books, unit, year, clearance=caller.clearance)
 
     report.__doc__ = f"The {name} report of a unit's year, as JSON."
 

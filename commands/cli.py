@@ -27,6 +27,7 @@ from commands.models import (
     parse_command,
 )
 from ledger.aggregates import ApiToken
+from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger, StoreFormatError
 from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
@@ -184,6 +185,15 @@ ClearanceOption = Annotated[
     ),
 ]
 
+AmountUnitOption = Annotated[
+    AmountUnit,
+    typer.Option(
+        "--amount-unit",
+        help="wanyuan (万元, the published default) or yuan (元, exact); each figure rounded "
+        "half-up on its own.",
+    ),
+]
+
 
 def _report(
     builder: Any,
@@ -195,6 +205,7 @@ def _report(
     as_of: str | None = None,
     as_of_position: int | None = None,
     clearance: bool = False,
+    amount_unit: AmountUnit = AmountUnit.WANYUAN,
 ) -> None:
     settings = _settings(database_url)
     clearance = clearance or settings.clearance
@@ -209,7 +220,8 @@ def _report(
             as_of_date=as_of_date,
             unit=unit,
         )
-        report = builder(books, unit, year, clearance=clearance)
+        with amounts_in(amount_unit):
+            report = builder(books, unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:
@@ -225,11 +237,21 @@ def report_final_accounts(
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
     clearance: ClearanceOption = False,
+    amount_unit: AmountUnitOption = AmountUnit.WANYUAN,
     database_url: DatabaseOption = None,
 ) -> None:
     """The year-end accounts (部门决算), sections as the published report."""
     _report(
-        final_accounts, database_url, unit, year, fmt, "部门决算", as_of, as_of_position, clearance
+        final_accounts,
+        database_url,
+        unit,
+        year,
+        fmt,
+        "部门决算",
+        as_of,
+        as_of_position,
+        clearance,
+        amount_unit,
     )
 
 
@@ -241,6 +263,7 @@ def report_execution(
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
     clearance: ClearanceOption = False,
+    amount_unit: AmountUnitOption = AmountUnit.WANYUAN,
     database_url: DatabaseOption = None,
 ) -> None:
     """Execution per project and per budget line, with the funds score."""
@@ -254,6 +277,7 @@ def report_execution(
         as_of,
         as_of_position,
         clearance,
+        amount_unit,
     )
 
 
@@ -1129,6 +1153,7 @@ def export_final_accounts(
     xlsx: Annotated[Path, typer.Option("--xlsx", dir_okay=False, help="Workbook to write.")],
     as_of: AsOfOption = None,
     clearance: ClearanceOption = False,
+    amount_unit: AmountUnitOption = AmountUnit.WANYUAN,
     database_url: DatabaseOption = None,
 ) -> None:
     """The nine 决算 tables (公开01表 … 09表) and the project funds table as one workbook;
@@ -1142,13 +1167,16 @@ def export_final_accounts(
     try:
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         books = books_of(ledger, as_of_date=_date(as_of, "--as-of"))
-        tables = statutory_tables(books, unit, year, clearance=clearance)
-        report = final_accounts(books, unit, year, clearance=clearance)
+        with amounts_in(amount_unit):
+            tables = statutory_tables(books, unit, year, clearance=clearance)
+            report = final_accounts(books, unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:
         ledger.close()
-    for path in export_all(tables, report, xlsx):
+    with amounts_in(amount_unit):
+        written = export_all(tables, report, xlsx)
+    for path in written:
         typer.echo(f"wrote {path}")
 
 

@@ -296,6 +296,11 @@ class PriorYearFigures(BaseModel):
     function_items: list[PriorYearItem] = []
     three_public: dict[ThreePublic, NonNegativeAmount] = {}
     office_operating_expenses: NonNegativeAmount = 0
+    current_year_income: NonNegativeAmount | None = None
+    """本年收入合计 of the prior year, as published (optional: without it, and without the
+    prior year in the ledger, the report prints no change of 本年收入)."""
+    current_year_expenditure: NonNegativeAmount | None = None
+    """本年支出合计 of the prior year, as published (optional, as above)."""
 
 
 class ImportPriorYearFigures(Command):

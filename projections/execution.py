@@ -7,8 +7,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ledger.amount_units import amount_str
 from ledger.classifications import NATURE_NAMES, Nature
-from ledger.money import percent_str, wanyuan_str
+from ledger.money import percent_str
 from projections.books import Books, LineView
 from projections.redaction import CLASSIFIED_NAME, Redaction
 
@@ -17,7 +18,7 @@ __all__ = ["CLASSIFIED_NAME", "execution_report", "funds_score", "project_rows"]
 #: 分值 of the funds row of the self-evaluation table.
 FUNDS_POINTS = 10
 
-W = wanyuan_str
+W = amount_str
 
 
 def funds_score(executed: int, full_year_budget: int, points: int = FUNDS_POINTS) -> str | None:

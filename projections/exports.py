@@ -15,6 +15,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
+from ledger.amount_units import unit_label
 from projections.statutory_tables import Cell, Table
 
 THIN = Side(style="thin")
@@ -37,7 +38,7 @@ def write_xlsx(tables: list[Table], path: Path, *, unit: str, year: int) -> None
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
         sheet.cell(1, 1).alignment = Alignment(horizontal="center")
         sheet.cell(2, 1, f"编制单位：{unit}")
-        sheet.cell(2, width, f"{table.code}  {year}年度  金额单位：万元")
+        sheet.cell(2, width, f"{table.code}  {year}年度  金额单位：{unit_label()}")
         sheet.cell(2, width).alignment = Alignment(horizontal="right")
         for column, header in enumerate(table.headers, start=1):
             cell = sheet.cell(3, column, header)
@@ -75,7 +76,7 @@ def tables_json(tables: list[Table], *, unit: str, year: int) -> dict[str, Any]:
     return {
         "unit": unit,
         "fiscal_year": year,
-        "amount_unit": "万元",
+        "amount_unit": unit_label(),
         "tables": [
             {
                 "code": t.code,
@@ -122,8 +123,9 @@ def write_html(report: dict[str, Any], chart: Path, path: Path) -> None:
         ("年末结转和结余", overview["closing_carryover_and_balance"]),
         ("“三公”经费", report["three_public_expenses"]["total"]),
     ]
+    label = unit_label()
     cards = "".join(
-        f"<div class=card><b>{html.escape(v)}</b><span>{html.escape(k)}（万元）</span></div>"
+        f"<div class=card><b>{html.escape(v)}</b><span>{html.escape(k)}（{label}）</span></div>"
         for k, v in figures
     )
     rows = "".join(
@@ -145,7 +147,7 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td:nth-child(2){{
 <h2>项目执行率</h2><img alt="execution rate by project" src="data:image/png;base64,{image}">
 <table><tr><th>#</th><th>项目</th><th>全年预算数</th><th>全年执行数</th><th>执行率%</th></tr>
 {rows}</table>
-<p>金额单位：万元，各数分别四舍五入。</p></html>
+<p>金额单位：{unit_label()}，各数分别四舍五入。</p></html>
 """
     path.write_text(page, encoding="utf-8")
 

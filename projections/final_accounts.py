@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from ledger.amount_units import amount_str, unit_label
 from ledger.classifications import (
     FUND_SOURCE_NAMES,
     PERSONNEL_CLASSES,
@@ -30,9 +31,14 @@ from projections.redaction import CLASSIFIED_NAME, NEEDS_CLEARANCE, Redaction
 
 EMPTY_BUDGET = "empty (no income, expenditure or balances)"
 
-W = wanyuan_str
+W = amount_str
 P = percent_str
 ECONOMIC = CatalogueKind.ECONOMIC_DEPARTMENT
+AMOUNT_UNIT_TEXT = {
+    "万元": "万元 (10,000 CNY): two decimals, each figure rounded half-up on its own from exact "
+    "amounts; percentages two decimals",
+    "元": "元 (CNY): two decimals, exact; percentages two decimals",
+}
 
 
 def _sum(values: Iterable[int]) -> int:
@@ -46,13 +52,43 @@ def _change(current: int, prior: int | None) -> tuple[str | None, str | None]:
     return W(current - prior), P(current - prior, prior)
 
 
-def _prior(books: Books, unit_code: str, year: int) -> dict[str, Any] | None:
-    """The prior year's figures: from the ledger's own books when the prior year is
-    there, else from imported published figures."""
-    record = books.year(unit_code, year).prior_year_figures
-    if (unit_code, year - 1) in books.years and books.lines_of(unit_code, year - 1):
-        return _figures_from_books(books, unit_code, year - 1)
-    return record
+#: Which prior-year figure wins, stated in every report (``prior_year_comparison``).
+PRIOR_YEAR_RULE = (
+    "published prior-year figures imported for this year (import_prior_year_figures) win, "
+    "figure by figure, also when the ledger holds part or all of the prior year; a figure "
+    "the import does not give comes from the ledger's own books of the prior year when it "
+    "holds that year; otherwise there is no comparison (null)"
+)
+PRIOR_FIGURES = (
+    "income_total",
+    "expenditure_total",
+    "current_year_income",
+    "current_year_expenditure",
+    "fiscal_appropriation_income_total",
+    "fiscal_appropriation_expenditure_total",
+    "general_public_budget_expenditure",
+    "function_items",
+    "three_public",
+    "office_operating_expenses",
+)
+
+
+def _prior(books: Books, unit_code: str, year: int) -> tuple[dict[str, Any], dict[str, str]]:
+    """The prior year's figures and where each comes from (``published``, ``ledger`` or
+    ``none``), by :data:`PRIOR_YEAR_RULE`."""
+    published = books.year(unit_code, year).prior_year_figures or {}
+    in_ledger = (unit_code, year - 1) in books.years and books.lines_of(unit_code, year - 1)
+    kept = _figures_from_books(books, unit_code, year - 1) if in_ledger else {}
+    figures: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for key in PRIOR_FIGURES:
+        if published.get(key) is not None:
+            figures[key], origin[key] = published[key], "published"
+        elif kept.get(key) is not None:
+            figures[key], origin[key] = kept[key], "ledger"
+        else:
+            origin[key] = "none"
+    return figures, origin
 
 
 def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, Any]:
@@ -69,6 +105,8 @@ def _figures_from_books(books: Books, unit_code: str, year: int) -> dict[str, An
     return {
         "income_total": _sum(ln.totals.opening + ln.totals.income for ln in lines),
         "expenditure_total": _sum(ln.totals.spent + ln.totals.closing for ln in lines),
+        "current_year_income": _sum(ln.totals.income for ln in lines),
+        "current_year_expenditure": _sum(ln.totals.spent for ln in lines),
         "fiscal_appropriation_income_total": _sum(
             ln.totals.opening + ln.totals.income for ln in fiscal
         ),
@@ -111,6 +149,37 @@ def _fund_budget(lines: list[LineView]) -> dict[str, str] | str:
     }
 
 
+def _three_public_detail(
+    spent: dict[str, int], budget: dict[str, int], prior: dict[str, Any] | None
+) -> dict[str, dict[str, str | None]]:
+    """“三公”经费 per category and in total, against the 三公 budget (a control figure: a
+    category may exceed its budget, a payment is never refused for it) and the prior year:
+    万元 (two decimals, half-up) and their exact twins in 元. A category with nothing the
+    year before changes by its whole amount, its rate not defined (null)."""
+    total = _sum(spent.values())
+    rows: dict[str, dict[str, str | None]] = {}
+    for key in [*(c.value for c in ThreePublic), "total"]:
+        amount = total if key == "total" else spent.get(key, 0)
+        planned = _sum(budget.values()) if key == "total" else budget.get(key, 0)
+        before: int | None = None
+        if prior is not None:
+            values = {k: int(v) for k, v in prior.items()}
+            before = _sum(values.values()) if key == "total" else values.get(key, 0)
+        change = None if before is None else amount - before
+        rows[key] = {
+            "amount": wanyuan_str(amount),
+            "budget": wanyuan_str(planned),
+            "change_from_prior_year": None if change is None else wanyuan_str(change),
+            "amount_yuan": yuan_str(amount),
+            "budget_yuan": yuan_str(planned),
+            "change_from_prior_year_yuan": None if change is None else yuan_str(change),
+            "completion_of_budget_pct": P(amount, planned),
+            "change_pct": None if change is None or not before else P(change, before),
+            "share_pct": P(amount, total),
+        }
+    return rows
+
+
 def final_accounts(
     books: Books, unit: str, year: int, *, clearance: bool = False
 ) -> dict[str, Any]:
@@ -119,7 +188,7 @@ def final_accounts(
     unit_view = books.unit(unit)
     code = unit_view.code
     year_view = books.year(code, year)
-    prior = _prior(books, code, year) or {}
+    prior, prior_origin = _prior(books, code, year)
     facts = year_view.facts
     lines = books.lines_of(code, year)
     fiscal = [ln for ln in lines if ln.is_fiscal]
@@ -138,6 +207,8 @@ def final_accounts(
 
     income_change, income_change_pct = _change(income_total, prior_amount("income_total"))
     exp_change, exp_change_pct = _change(expenditure_total, prior_amount("expenditure_total"))
+    cy_income_change = _change(income, prior_amount("current_year_income"))
+    cy_exp_change = _change(spent, prior_amount("current_year_expenditure"))
 
     by_source: dict[str, int] = defaultdict(int)
     for line in lines:
@@ -254,8 +325,7 @@ def final_accounts(
     return {
         "unit": unit_view.name,
         "fiscal_year": year,
-        "amount_unit": "万元 (10,000 CNY): two decimals, each figure rounded half-up on its own "
-        "from exact amounts; percentages two decimals",
+        "amount_unit": AMOUNT_UNIT_TEXT[unit_label()],
         "staff": {
             key: int(facts.get(key, 0))
             for key in (
@@ -273,12 +343,21 @@ def final_accounts(
             "opening_carryover_and_balance": W(opening),
             "income_total_change_from_prior_year": income_change,
             "income_total_change_pct": income_change_pct,
+            "current_year_income_change_from_prior_year": cy_income_change[0],
+            "current_year_income_change_pct": cy_income_change[1],
             "expenditure_total": W(expenditure_total),
             "current_year_expenditure": W(spent),
             "balance_distribution": W(0),
             "closing_carryover_and_balance": W(closing),
             "expenditure_total_change_from_prior_year": exp_change,
             "expenditure_total_change_pct": exp_change_pct,
+            "current_year_expenditure_change_from_prior_year": cy_exp_change[0],
+            "current_year_expenditure_change_pct": cy_exp_change[1],
+        },
+        "prior_year_comparison": {
+            "prior_year": year - 1,
+            "origin": prior_origin,
+            "rule": PRIOR_YEAR_RULE,
         },
         "income_by_source": [
             {"source": name, "amount": W(by_source[name]), "share_pct": P(by_source[name], income)}
@@ -369,6 +448,7 @@ def final_accounts(
             },
             "budget_to_final_variance_pct": P(three_total - budget_total, budget_total),
         },
+        "three_public_expenses_detail": _three_public_detail(three, budget, prior_three),
         "government_fund_budget": _fund_budget(
             [ln for ln in lines if ln.fund_source is FundSource.GOVERNMENT_FUND]
         ),

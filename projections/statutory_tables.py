@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ledger.amount_units import amount_str
 from ledger.classifications import (
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
@@ -16,7 +17,6 @@ from ledger.classifications import (
     ThreePublic,
 )
 from ledger.classifications.catalogue import CatalogueKind
-from ledger.money import wanyuan_str
 from projections.books import Books, LineView
 from projections.execution import project_rows
 
@@ -25,8 +25,9 @@ FISCAL = (FundSource.GENERAL_PUBLIC_BUDGET, FundSource.GOVERNMENT_FUND, FundSour
 
 
 def W(fen: int) -> Decimal:
-    """An amount in 万元, two decimals, rounded half-up on its own."""
-    return Decimal(wanyuan_str(fen))
+    """An amount in the report's unit (万元 unless told; ledger/amount_units.py), two
+    decimals, rounded half-up on its own."""
+    return Decimal(amount_str(fen))
 
 
 @dataclass

@@ -16,6 +16,8 @@ LABELS: dict[str, str] = {
     "by_function_item": "五（三）、按功能分类（项）",
     "basic_expenditure": "六、一般公共预算财政拨款基本支出",
     "three_public_expenses": "七、财政拨款“三公”经费支出",
+    "three_public_expenses_detail": "七（二）、“三公”经费分项（预算、决算、完成率、增减、占比）",
+    "prior_year_comparison": "上年数来源",
     "government_fund_budget": "八、政府性基金预算财政拨款",
     "state_capital_budget": "九、国有资本经营预算财政拨款",
     "office_operating_expenses": "十（一）、机关运行经费",
@@ -36,6 +38,12 @@ LABELS: dict[str, str] = {
     "closing_carryover_and_balance": "年末结转和结余",
     "expenditure_total_change_from_prior_year": "支出总计比上年增减",
     "expenditure_total_change_pct": "支出总计增长率%",
+    "current_year_income_change_from_prior_year": "本年收入比上年增减",
+    "current_year_income_change_pct": "本年收入增长率%",
+    "current_year_expenditure_change_from_prior_year": "本年支出比上年增减",
+    "current_year_expenditure_change_pct": "本年支出增长率%",
+    "completion_of_budget_pct": "预算完成率%",
+    "budget": "预算数",
     "initial_budget_income_total": "收入总计年初预算数",
     "initial_budget_expenditure_total": "支出总计年初预算数",
     "budget_to_final_variance_pct": "预决算差异率%",
@@ -89,11 +97,13 @@ def table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
 def render(report: dict[str, Any], *, title: str) -> str:
     """Any report (dict of sections) as text."""
     out = [title, "=" * _width(title)]
+    in_yuan = str(report.get("amount_unit", "")).startswith("元")
     for key, value in report.items():
         if key in ("unit", "fiscal_year", "amount_unit"):
             continue
         out.append("")
-        out.append(LABELS.get(key, key))
+        label = LABELS.get(key, key)
+        out.append(label.replace("（万元）", "（元）") if in_yuan else label)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             flat = [
                 {
