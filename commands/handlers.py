@@ -189,6 +189,9 @@ class CommandHandler:
     ) -> None:
         self.ledger = ledger
         self._working: dict[UUID, Aggregate] | None = None
+        self._batch_catalogues: dict[tuple[str, int], Catalogue] = {}
+        """Catalogues looked up in the batch being decided (absent ones too: a batch of
+        payments asks the store once, not once per payment)."""
         self.actor = actor
         self.today = today
         self.max_attempts = max_attempts
@@ -343,6 +346,7 @@ class CommandHandler:
         all are the handler's."""
         for attempt in range(self.max_attempts):
             self._working = {}
+            self._batch_catalogues = {}
             own = self.actor
             try:
                 outcome = self._decide_batch(commands, actors)
@@ -799,9 +803,14 @@ class CommandHandler:
         """The catalogue that checks codes of ``year`` (ledger/classifications/shipped.py
         ``resolve``): the one imported for that year, else the shipped one that stands
         for it."""
+        if self._working is not None and (kind.value, year) in self._batch_catalogues:
+            return self._batch_catalogues[(kind.value, year)]
         found = self._find(ClassificationCatalogue, ClassificationCatalogue.id_for(kind, year))
         if found is None:
-            return shipped_for(kind, year)
+            catalogue = shipped_for(kind, year)
+            if self._working is not None:
+                self._batch_catalogues[(kind.value, year)] = catalogue
+            return catalogue
         built = _CATALOGUES.setdefault(self.ledger, {})
         key = (found.id, found.version, found.digest)
         cached = built.get(key)
@@ -824,6 +833,7 @@ class CommandHandler:
             [Row(i, old, new) for i, (old, new) in enumerate(c.mapping.items(), start=1)],
         )
         what = f"the {c.year} {c.kind.value} catalogue ({len(catalogue.names)} codes)"
+        self._batch_catalogues.pop((c.kind.value, c.year), None)
         found = self._find(ClassificationCatalogue, ClassificationCatalogue.id_for(c.kind, c.year))
         if found is None:
             created = ClassificationCatalogue._create(

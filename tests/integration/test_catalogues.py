@@ -296,3 +296,25 @@ def test_the_import_command_is_refused_whole_through_the_json_path(
     with pytest.raises(InvalidCatalogue, match="row 2: code 2070101 lacks its 款 20701"):
         handler.handle(command)
     assert ledger.position() == before
+
+
+def test_a_batch_sees_a_catalogue_loaded_earlier_in_it(
+    ledger: Ledger, handler: CommandHandler, tmp_path: Path
+) -> None:
+    open_year(ledger, 2023)
+    loaded = read_catalogue(
+        write(tmp_path, "2023.csv", CATALOGUE_2023),
+        kind=CatalogueKind.FUNCTION,
+        year=2023,
+        posted_by="admin",
+    )
+    outcome = handler.handle_batch(
+        [
+            parse_command(line(2023, "Y1", "2150805")),  # shipped 2022 stands for 2023 …
+            loaded.command,
+            parse_command(line(2023, "Y2", "2070109")),  # … until 2023's is loaded
+            parse_command(line(2023, "Y3", "2150805")),
+        ]
+    )
+    assert [r.status for r in outcome.results] == ["applied", "applied", "applied"]
+    assert isinstance(outcome.error, UnknownCode) and outcome.failed_index == 3
