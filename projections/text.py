@@ -44,6 +44,14 @@ LABELS: dict[str, str] = {
     "current_year_expenditure_change_pct": "本年支出增长率%",
     "completion_of_budget_pct": "预算完成率%",
     "budget": "预算数",
+    "amount_yuan": "金额（元）",
+    "budget_yuan": "预算数（元）",
+    "change_from_prior_year_yuan": "比上年增减（元）",
+    "overseas_travel": "因公出国（境）费",
+    "vehicle_purchase": "公务用车购置费",
+    "vehicle_operation": "公务用车运行维护费",
+    "official_reception": "公务接待费",
+    "item": "项目",
     "initial_budget_income_total": "收入总计年初预算数",
     "initial_budget_expenditure_total": "支出总计年初预算数",
     "budget_to_final_variance_pct": "预决算差异率%",
@@ -125,6 +133,8 @@ def render(report: dict[str, Any], *, title: str) -> str:
                     for row in value
                 ]
             out.append(table(flat))
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+            out.append(table([{"item": LABELS.get(k, k), **v} for k, v in value.items()]))
         elif isinstance(value, dict):
             for k, v in value.items():
                 out.append(f"  {LABELS.get(k, k)}: {_cell(v)}")
