@@ -52,7 +52,11 @@ CLASS_RANGES: dict[CatalogueKind, tuple[int, int]] = {
     CatalogueKind.ECONOMIC_DEPARTMENT: (301, 399),
     CatalogueKind.ECONOMIC_GOVERNMENT: (501, 599),
 }
-LEVEL_ALIASES = {"类": "类", "款": "款", "项": "项", "class": "类", "section": "款", "item": "项"}
+LEVEL_ALIASES = {
+    **{name: name for name in ("类", "款", "项")},
+    **{"class": "类", "section": "款", "item": "项", "1": "类", "2": "款", "3": "项"},
+}
+"""级次 as a bureau's file may write it: 类/款/项, in English, or 1/2/3."""
 MAX_NAME = 200
 MAX_ROWS_SHOWN = 50
 
