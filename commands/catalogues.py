@@ -90,16 +90,28 @@ def search(
     kind: CatalogueKind | None = None,
 ) -> dict[str, Any]:
     """Codes of the catalogue(s) of ``year`` (default: the current year) whose code starts
-    with ``text`` or whose name contains it, and which catalogue answered."""
+    with ``text`` or whose name contains it, which catalogue answered, and the year
+    before's codes starting with ``text`` that the catalogue's mapping moved (to what)."""
     text = text.strip()
     if not text or len(text) > 100:
         raise InvalidInput("search for 1 to 100 characters: a code prefix or part of a name")
     year = year or today_in_china().year
     results: list[dict[str, Any]] = []
     catalogues = []
+    moved: list[dict[str, str]] = []
     for k in [kind] if kind else list(CatalogueKind):
         catalogue = handler.catalogue(k, year)
         catalogues.append({"kind": k.value, "name": KIND_NAMES[k], "catalogue": catalogue.origin})
+        for old, new in sorted(catalogue.mapping.items()):
+            if old.startswith(text):
+                moved.append(
+                    {
+                        "kind": k.value,
+                        "prior_year_code": old,
+                        "code": new,
+                        "path": catalogue.path_name(new),
+                    }
+                )
         for code, name in catalogue.search(text):
             results.append(
                 {
@@ -116,4 +128,5 @@ def search(
         "catalogues": catalogues,
         "results": results[:MAX_RESULTS],
         "truncated": len(results) > MAX_RESULTS,
+        "moved_from_prior_year": moved[:MAX_RESULTS],
     }

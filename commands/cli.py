@@ -886,7 +886,9 @@ def codes_search(
         typer.echo(f"# {found['year']} {c['name']} ({c['kind']}): {c['catalogue']}")
     for r in found["results"]:
         typer.echo(f"{r['kind']}\t{r['code']}\t{r['level']}\t{r['path']}")
-    if not found["results"]:
+    for m in found["moved_from_prior_year"]:
+        typer.echo(f"{m['kind']}\t{m['prior_year_code']} → {m['code']}\t{m['path']}")
+    if not found["results"] and not found["moved_from_prior_year"]:
         typer.echo(f"no code matches {found['query']!r}")
 
 

@@ -210,6 +210,16 @@ def test_reimport_is_idempotent_and_another_file_replaces(
     other = load(handler, path, mapping=mapping, command_id="另一次导入")
     assert other["status"] == "already_applied" and ledger.position() == after_first
     assert handler.catalogue(CatalogueKind.FUNCTION, 2023).mapping == {"2150805": "2070101"}
+    found = search(handler, "2150805", year=2023, kind=CatalogueKind.FUNCTION)
+    assert found["results"] == []
+    assert found["moved_from_prior_year"] == [
+        {
+            "kind": "function",
+            "prior_year_code": "2150805",
+            "code": "2070101",
+            "path": "文化旅游体育与传媒支出/文化和旅游/行政运行",
+        }
+    ]
 
     replaced = load(
         handler, write(tmp_path, "v2.csv", CATALOGUE_2023 + "2070199,其他文化和旅游支出,项\n")
