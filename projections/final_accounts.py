@@ -2,8 +2,9 @@
 
 Section and field names are those of the published-figures file
 (``shared/seed/changji-2022-published-figures.json``). Amounts are 万元 strings with two
-decimals and percentages two-decimal strings, each figure rounded half-up on its own
-from exact fen; a rate that is not defined (nothing in the prior year) is ``null``.
+decimals (元 inside ``ledger.amount_units.amounts_in(YUAN)``; the ``…_yuan`` twins of the
+三公 detail always) and percentages two-decimal strings, each figure rounded half-up on
+its own from exact fen; a rate that is not defined (nothing in the prior year) is ``null``.
 """
 
 from __future__ import annotations
