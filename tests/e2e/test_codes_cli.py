@@ -31,7 +31,9 @@ def _import_then_search(run: Cli) -> None:
     assert "imported 2023" in found.stdout
     assert "2070109\t项\t文化旅游体育与传媒支出/文化和旅游/群众文化" in found.stdout
     shipped = run("codes", "search", "2070", "--year", "2022", "--format", "json")
-    assert json.loads(shipped.stdout)["results"] == []  # not in the shipped 2022 catalogue
+    codes = [r["code"] for r in json.loads(shipped.stdout)["results"]]
+    assert codes == ["20701", "2070101", "2070199"]  # the shipped 2022 rows under 207 …
+    assert "2070109" not in codes  # … not the imported 2023 one
 
     bad = run.workdir / "bad.csv"
     bad.write_text("科目编码,科目名称\n2070101,行政运行\n2079,错\n", encoding="utf-8")
