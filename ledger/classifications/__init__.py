@@ -2,7 +2,6 @@
 expenditure natures and the three public expenses."""
 
 from ledger.classifications.economic import (
-    ECONOMIC_CODES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     economic_class,
@@ -10,7 +9,6 @@ from ledger.classifications.economic import (
     economic_name,
 )
 from ledger.classifications.function import (
-    FUNCTION_CODES,
     function_name,
     require_function_item,
     require_function_shape,
@@ -29,9 +27,7 @@ from ledger.classifications.kinds import (
 )
 
 __all__ = [
-    "ECONOMIC_CODES",
     "FISCAL_FUND_SOURCES",
-    "FUNCTION_CODES",
     "FUND_SOURCE_NAMES",
     "NATURE_NAMES",
     "PERSONNEL_CLASSES",

@@ -10,13 +10,8 @@ code is checked against the catalogue of its line's year (commands/handlers.py).
 from __future__ import annotations
 
 from ledger.classifications.catalogue import CatalogueKind
-from ledger.classifications.shipped import any_name, shipped_for, shipped_years
+from ledger.classifications.shipped import any_name
 from ledger.errors import UnknownCode
-
-#: Code → name of the latest shipped 部门预算支出经济分类 catalogue.
-ECONOMIC_CODES: dict[str, str] = dict(
-    shipped_for(CatalogueKind.ECONOMIC_DEPARTMENT, shipped_years()[-1]).names
-)
 
 #: Economic classes of personnel expenses (人员经费) when paid from basic lines.
 PERSONNEL_CLASSES = frozenset({"301", "303"})

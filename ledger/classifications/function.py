@@ -10,13 +10,8 @@ code must have, and names from the shipped catalogues for labels.
 from __future__ import annotations
 
 from ledger.classifications.catalogue import CatalogueKind
-from ledger.classifications.shipped import any_name, shipped_for, shipped_years
+from ledger.classifications.shipped import any_name
 from ledger.errors import UnknownCode
-
-#: Code → name of the latest shipped function catalogue.
-FUNCTION_CODES: dict[str, str] = dict(
-    shipped_for(CatalogueKind.FUNCTION, shipped_years()[-1]).names
-)
 
 
 def require_function_shape(code: object) -> str:
