@@ -197,7 +197,20 @@ class Books:
         Money is conserved when they sum to zero: what left the bureau (−issued) is
         available on a line, paid out, or returned.
         """
-        kinds = dict.fromkeys(("issued", "returned", "available", "paid", "transit"), 0)
+        kinds = dict.fromkeys(
+            (
+                "issued",
+                "returned",
+                "available",
+                "paid",
+                "transit",
+                "brought_forward",
+                "received",
+                "drawn",
+                "distributed",
+            ),
+            0,
+        )
         for account, balance in self.accounts.items():
             kinds[account.rsplit(":", 1)[1]] += balance
         return kinds
