@@ -37,9 +37,12 @@ from commands.models import (
     ClawBack,
     Command,
     Disburse,
+    DistributeBalance,
     ImportPriorYearFigures,
+    OpenBalance,
     OpenBudgetLine,
     OpenFiscalYear,
+    RecordReceipt,
     RecordYearFacts,
     ReduceBudget,
     RegisterProject,
@@ -48,6 +51,7 @@ from commands.models import (
     ReverseEntry,
     SetThreePublicBudget,
     TransferToEnterprise,
+    UseNonFiscalBalance,
     parse_command,
 )
 from commands.problems import from_error, problem
@@ -345,6 +349,10 @@ COMMAND_ROUTES = [
     CommandRoute(LINE + "/disbursements", Disburse, "支付: pay from a line"),
     CommandRoute(LINE + "/clawbacks", ClawBack, "财政收回: claw back unspent money"),
     CommandRoute(LINE + "/reversals", ReverseEntry, "红字冲销: reverse a posting"),
+    CommandRoute(LINE + "/opening-balance", OpenBalance, "年初结转和结余: take on"),
+    CommandRoute(LINE + "/receipts", RecordReceipt, "Non-fiscal income received on a line"),
+    CommandRoute(LINE + "/non-fiscal-balance-used", UseNonFiscalBalance, "使用非财政拨款结余"),
+    CommandRoute(LINE + "/balance-distributions", DistributeBalance, "结余分配"),
     CommandRoute(
         YEAR + "/prior-year-figures", ImportPriorYearFigures, "Record published prior-year figures"
     ),

@@ -525,6 +525,96 @@ def post_allocate(
     _submit("allocate_budget", locals())
 
 
+@post_app.command("open-balance")
+def post_open_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+    corrects: Annotated[
+        str | None,
+        typer.Option(
+            "--corrects",
+            help="Command id of the reversed take-on of this line that this one corrects.",
+        ),
+    ] = None,
+) -> None:
+    """年初结转和结余: take on a line's opening balance from years the ledger never saw
+    (--document-no: what it rests on). Only before the year's first posting (closer)."""
+    _submit("open_balance", locals())
+
+
+@post_app.command("receive")
+def post_receive(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    payer: Annotated[str, typer.Option("--payer", help="Who paid it.")],
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Record non-fiscal income (上级补助收入, 事业收入, 经营收入, 附属单位上缴收入, 其他收入)
+    received on a line of that fund source."""
+    _submit("record_receipt", locals())
+
+
+@post_app.command("use-non-fiscal-balance")
+def post_use_non_fiscal_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """使用非财政拨款结余: draw earlier years' non-fiscal balance into a non-fiscal line."""
+    _submit("use_non_fiscal_balance", locals())
+
+
+@post_app.command("distribute-balance")
+def post_distribute_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    purpose: Annotated[str, typer.Option("--purpose", help="提取专用基金, …")],
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """结余分配: distribute non-fiscal surplus of a line."""
+    _submit("distribute_balance", locals())
+
+
 @post_app.command("reduce")
 def post_reduce(
     unit: UnitOption,

@@ -31,6 +31,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "start_closing": Role.CLOSER,
     "close_line": Role.CLOSER,
     "finish_closing": Role.CLOSER,
+    "open_balance": Role.CLOSER,
     "issue_token": Role.ADMIN,
     "revoke_token": Role.ADMIN,
 }
