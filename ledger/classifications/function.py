@@ -70,6 +70,14 @@ FUNCTION_CODES: dict[str, str] = {
     "229": "其他支出",
     "22999": "其他支出",
     "2299999": "其他支出",
+    # --- added for the 大英县 culture-and-tourism bureau's 2022 (commands/seed/daying-2022*):
+    # --- to be moved into the catalogue files (issue 12, part 1). Names as in the 2022
+    # --- 政府收支分类科目 (207 is the class the bureau's report names).
+    "207": "文化旅游体育与传媒支出",
+    "20701": "文化和旅游",
+    "2070101": "行政运行",
+    "2070199": "其他文化和旅游支出",
+    # --- end of the added block
 }
 
 
