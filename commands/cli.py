@@ -31,7 +31,7 @@ from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
-from ledger.errors import InvalidInput, LedgerError, OutOfScope
+from ledger.errors import InvalidInput, LedgerError, OutOfScope, UnknownUnit
 from ledger.hash_chain import chain_head
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -71,6 +71,11 @@ app.add_typer(chain_key_app, name="chain-key")
 SEED_UNIT = "昌吉市商务和工业信息化局"
 SEED_CODE = "CJ-SWGXJ"
 SEED_YEAR = 2022
+#: The real units that ship with the ledger: code → (name, year, history file).
+DEMO_UNITS: dict[str, tuple[str, int, str]] = {
+    SEED_CODE: (SEED_UNIT, SEED_YEAR, "changji-2022.jsonl"),
+    "DY-WGLJ": ("大英县文化广播电视和旅游局", 2022, "daying-2022.jsonl"),
+}
 
 DatabaseOption = Annotated[
     str | None,
@@ -373,22 +378,34 @@ def seed_path() -> Path:
 @app.command("demo")
 def demo(
     fmt: FormatOption = "table",
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit",
+            help="Which shipped unit to load (code or name): " + ", ".join(DEMO_UNITS) + ".",
+        ),
+    ] = SEED_CODE,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Load the seed (the bureau's 2022) through the clerk's command path and print its
-    year-end accounts. Safe to run again: commands already applied are skipped."""
+    """Load a shipped unit's history (default: the seed, the bureau's 2022) through the
+    clerk's command path and print its year-end accounts. Safe to run again: commands
+    already applied are skipped."""
+    code = next((c for c, (name, _, _) in DEMO_UNITS.items() if unit in (c, name)), None)
+    if code is None:
+        raise _fail(UnknownUnit(f"no shipped unit {unit}: choose one of {', '.join(DEMO_UNITS)}"))
+    name, year, history = DEMO_UNITS[code]
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
         scope = _actor(settings, ledger).units
-        if scope is not None and not scope & {SEED_UNIT, SEED_CODE}:
-            raise _fail(OutOfScope(f"the demo's unit {SEED_UNIT} is outside FUNDFLOW_UNITS"))
-        _import(ledger, seed_path(), quiet=True)
+        if scope is not None and not scope & {name, code}:
+            raise _fail(OutOfScope(f"the demo's unit {name} is outside FUNDFLOW_UNITS"))
+        _import(ledger, Path(str(files("commands") / "seed" / history)), quiet=True)
         books = books_of(ledger)
-        report = final_accounts(books, SEED_UNIT, SEED_YEAR)
+        report = final_accounts(books, name, year)
     finally:
         ledger.close()
-    _emit(report, fmt, f"{SEED_UNIT} {SEED_YEAR}年 部门决算")
+    _emit(report, fmt, f"{name} {year}年 部门决算")
 
 
 # --- posting ------------------------------------------------------------------
