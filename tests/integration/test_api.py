@@ -87,7 +87,10 @@ ADMIN_PATHS = {
     "/v1/units/{unit}/years/{year}/close/resume",
     "/v1/units/{unit}/years/{year}/close/abandon",
 }
-CLOSER_PATHS = {"/v1/units/{unit}/years/{year}/close"}
+CLOSER_PATHS = {
+    "/v1/units/{unit}/years/{year}/close",
+    "/v1/units/{unit}/years/{year}/lines/{line}/opening-balance",  # a take-on
+}
 
 
 def needed_role(route: APIRoute) -> Role | None:
