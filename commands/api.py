@@ -34,8 +34,10 @@ from commands.handlers import CommandHandler, CommandResult
 from commands.json_input import MAX_DEPTH, DuplicateKey, TooDeep, strict_loads
 from commands.models import (
     AllocateBudget,
+    AssignUnitToDepartment,
     ClawBack,
     Command,
+    DeclareDepartment,
     Disburse,
     DistributeBalance,
     ImportPriorYearFigures,
@@ -70,6 +72,7 @@ from projections.audit_trail import audit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
+from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.read_model import books_for_reports
@@ -340,6 +343,10 @@ YEAR = UNIT + "/years/{year}"
 LINE = YEAR + "/lines/{line}"
 COMMAND_ROUTES = [
     CommandRoute("/v1/units", RegisterUnit, "Register a unit (admin)"),
+    CommandRoute("/v1/departments", DeclareDepartment, "Declare a department (admin)"),
+    CommandRoute(
+        "/v1/department-members", AssignUnitToDepartment, "Assign a unit to a department (admin)"
+    ),
     CommandRoute(UNIT + "/years", OpenFiscalYear, "Open a fiscal year (admin)"),
     CommandRoute(UNIT + "/projects", RegisterProject, "Register a project"),
     CommandRoute(YEAR + "/lines", OpenBudgetLine, "Open a budget line"),
@@ -631,6 +638,7 @@ def _add_report_routes(app: FastAPI) -> None:
     }
     for name, build in reports.items():
         _add_report_route(app, name, build)
+    _add_department_report_route(app)
 
     @app.get(YEAR + "/check", tags=["reports"], responses=_PROBLEM_RESPONSES)
     def check(
@@ -676,6 +684,37 @@ def _add_audit_routes(app: FastAPI) -> None:
             document_no=document_no,
             clearance=caller.clearance,
         )
+
+
+def _add_department_report_route(app: FastAPI) -> None:
+    @app.get(
+        "/v1/departments/{department}/years/{year}/reports/final-accounts",
+        tags=["reports"],
+        responses=_PROBLEM_RESPONSES,
+    )
+    def department_report(
+        request: Request,
+        department: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        as_of: Annotated[
+            date | None, Query(description="Business date: the books that day.")
+        ] = None,
+        as_of_position: Annotated[
+            int | None, Query(ge=0, description="Log position: the books at that moment.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """The 部门决算 of a department: its units consolidated, transfers between them
+        eliminated, each unit's report beside it (every member unit must be in scope)."""
+        ledger = _ledger(request)
+        view = department_for(ledger, caller.actor, department)
+        books = books_for_reports(
+            ledger,
+            request.app.state.database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of,
+        )
+        return department_final_accounts(books, view, year, clearance=caller.clearance)
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:

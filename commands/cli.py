@@ -42,6 +42,7 @@ from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
+from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.read_model import (
@@ -222,18 +223,69 @@ def _report(
 
 @report_app.command("final-accounts")
 def report_final_accounts(
-    unit: UnitOption,
     year: YearOption,
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code or full name.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            "--department",
+            help="Department code: the consolidation of its units, each unit's report beside "
+            "it (every member unit must be in your scope).",
+        ),
+    ] = None,
     fmt: FormatOption = "table",
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
     clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """The year-end accounts (部门决算), sections as the published report."""
-    _report(
-        final_accounts, database_url, unit, year, fmt, "部门决算", as_of, as_of_position, clearance
-    )
+    """The year-end accounts (决算) of a unit, or of a department over its units."""
+    if department is not None and unit is None:
+        _department_report(database_url, department, year, fmt, as_of, as_of_position, clearance)
+    elif unit is not None and department is None:
+        _report(
+            final_accounts,
+            database_url,
+            unit,
+            year,
+            fmt,
+            "部门决算",
+            as_of,
+            as_of_position,
+            clearance,
+        )
+    else:
+        typer.echo("fundflow: name either --unit or --department", err=True)
+        raise typer.Exit(2)
+
+
+def _department_report(
+    database_url: str | None,
+    department: str,
+    year: int,
+    fmt: Format,
+    as_of: str | None,
+    as_of_position: int | None,
+    clearance: bool,
+) -> None:
+    settings = _settings(database_url)
+    clearance = clearance or settings.clearance
+    ledger = build_ledger(settings)
+    try:
+        as_of_date = _date(as_of, "--as-of")
+        view = department_for(ledger, _actor(settings, ledger), department)
+        books = books_for_reports(
+            ledger,
+            settings.effective_database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of_date,
+        )
+        report = department_final_accounts(books, view, year, clearance=clearance)
+    except LedgerError as error:
+        raise _fail(error, clearance) from None
+    finally:
+        ledger.close()
+    _emit(report, fmt, f"{report['name']} {year}年 部门决算")
 
 
 @report_app.command("execution")
@@ -463,6 +515,34 @@ def post_register_unit(
 ) -> None:
     """Register a budget unit (admin)."""
     _submit("register_unit", locals())
+
+
+@post_app.command("declare-department")
+def post_declare_department(
+    code: Text,
+    name: Text,
+    business_date: DateOption,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Declare a department (部门) over units (admin)."""
+    _submit("declare_department", locals())
+
+
+@post_app.command("assign-unit")
+def post_assign_unit(
+    department: Annotated[str, typer.Option("--department", help="Department code.")],
+    unit: UnitOption,
+    business_date: DateOption,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Assign a unit to a department: its accounts are consolidated there (admin)."""
+    _submit("assign_unit_to_department", locals())
 
 
 @post_app.command("open-year")

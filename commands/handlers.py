@@ -27,9 +27,11 @@ from commands.models import (
     AbandonClosing,
     AllocateBudget,
     AnyCommand,
+    AssignUnitToDepartment,
     ClawBack,
     CloseLine,
     Command,
+    DeclareDepartment,
     Disburse,
     DistributeBalance,
     FinishClosing,
@@ -58,6 +60,8 @@ from ledger.aggregates import (
     ApiToken,
     BudgetLine,
     CommandRecord,
+    Department,
+    DepartmentMembership,
     FiscalYear,
     Project,
     Unit,
@@ -85,6 +89,7 @@ from ledger.errors import (
     OutOfScope,
     ProjectEnded,
     TakeOnClosed,
+    UnknownDepartment,
     UnknownLine,
     UnknownProject,
     UnknownToken,
@@ -192,6 +197,8 @@ class CommandHandler:
         self.max_attempts = max_attempts
         self._deciders: dict[type[Command], Callable[[Any], Decision]] = {
             RegisterUnit: self._register_unit,
+            DeclareDepartment: self._declare_department,
+            AssignUnitToDepartment: self._assign_unit_to_department,
             OpenFiscalYear: self._open_fiscal_year,
             RegisterProject: self._register_project,
             OpenBudgetLine: self._open_budget_line,
@@ -616,6 +623,29 @@ class CommandHandler:
         unit = Unit._create(Unit.Registered, code=c.code, name=c.name, kind=c.kind, **c.meta())
         claim = UnitName._create(UnitName.Claimed, name=c.name, code=c.code)
         return [unit, claim], f"unit {c.code} {c.name} registered", None
+
+    def _declare_department(self, c: DeclareDepartment) -> Decision:
+        if self._find(Department, Department.id_for(c.code)) is not None:
+            raise AlreadyExists(f"department {c.code} is already declared")
+        department = Department._create(Department.Declared, code=c.code, name=c.name, **c.meta())
+        return [department], f"department {c.code} {c.name} declared", None
+
+    def _assign_unit_to_department(self, c: AssignUnitToDepartment) -> Decision:
+        department = self._find(Department, Department.id_for(c.department))
+        if department is None:
+            raise UnknownDepartment(f"department {c.department} is not declared")
+        self._unit(c.unit)
+        claim = self._find(DepartmentMembership, DepartmentMembership.id_for(c.unit))
+        if claim is not None:
+            raise AlreadyExists(
+                f"unit {c.unit} already belongs to department {claim.department_code}: a unit "
+                "is consolidated into one department only"
+            )
+        department.assign(c.unit, **c.meta())
+        claim = DepartmentMembership._create(
+            DepartmentMembership.Claimed, unit_code=c.unit, department_code=c.department
+        )
+        return [department, claim], f"unit {c.unit} assigned to department {c.department}", None
 
     def _open_fiscal_year(self, c: OpenFiscalYear) -> Decision:
         self._unit(c.unit)

@@ -185,6 +185,23 @@ class RegisterUnit(Command):
     kind: Literal["administrative", "institution"] = "administrative"
 
 
+class DeclareDepartment(Command):
+    """Declare a department (部门) whose 部门决算 consolidates the units assigned to it."""
+
+    type: Literal["declare_department"] = "declare_department"
+    code: BusinessCode
+    name: Text
+
+
+class AssignUnitToDepartment(Command):
+    """Assign a unit to a department: its accounts are consolidated into the department's
+    (its own office, 机关本级, or a subordinate unit). A unit belongs to one department."""
+
+    type: Literal["assign_unit_to_department"] = "assign_unit_to_department"
+    department: BusinessCode
+    unit: UnitRef
+
+
 class OpenFiscalYear(Command):
     """Open a unit's fiscal year for posting."""
 
@@ -477,6 +494,8 @@ class RevokeToken(Command):
 
 AnyCommand = Annotated[
     RegisterUnit
+    | DeclareDepartment
+    | AssignUnitToDepartment
     | OpenFiscalYear
     | RegisterProject
     | OpenBudgetLine

@@ -168,3 +168,9 @@ class TakeOnClosed(LedgerError):
     postings, or its prior year is in the ledger (its close gives the opening)."""
 
     code = "take_on_closed"
+
+
+class UnknownDepartment(LedgerError):
+    """A department (部门) that has not been declared."""
+
+    code = "unknown_department"

@@ -24,6 +24,8 @@ class Role(StrEnum):
 #: The least role each command needs.
 REQUIRED_ROLE: dict[str, Role] = {
     "register_unit": Role.ADMIN,
+    "declare_department": Role.ADMIN,
+    "assign_unit_to_department": Role.ADMIN,
     "open_fiscal_year": Role.ADMIN,
     "reopen_fiscal_year": Role.ADMIN,
     "resume_closing": Role.ADMIN,

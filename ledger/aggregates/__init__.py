@@ -3,6 +3,7 @@
 from ledger.aggregates.api_token import ApiToken
 from ledger.aggregates.budget_line import BudgetLine
 from ledger.aggregates.command_record import CommandRecord
+from ledger.aggregates.department import Department, DepartmentMembership
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
 from ledger.aggregates.unit import Unit, UnitName, resolve_unit_code
@@ -11,6 +12,8 @@ __all__ = [
     "ApiToken",
     "BudgetLine",
     "CommandRecord",
+    "Department",
+    "DepartmentMembership",
     "FiscalYear",
     "Project",
     "Unit",

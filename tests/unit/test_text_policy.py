@@ -24,6 +24,7 @@ NOT_FREE_TEXT = {
     "line",
     "code",
     "project",
+    "department",
     "reverses_command_id",
     "corrects",
     "function_code",
@@ -46,6 +47,8 @@ MONEY = {**LINE, "amount": "10", "document_no": "记-1"}
 #: One valid command of every type (valid as a model; the books are not consulted).
 EXAMPLES: dict[str, dict[str, Any]] = {
     "register_unit": {"code": "U1", "name": "测试局"},
+    "declare_department": {"code": "D1", "name": "测试部门"},
+    "assign_unit_to_department": {"department": "D1", "unit": "U1"},
     "open_fiscal_year": {"unit": "U1", "year": 2022},
     "register_project": {"unit": "U1", "code": "P1", "name": "项目", "implementing_units": "某"},
     "open_budget_line": {
