@@ -117,11 +117,18 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
             ]
         )
     total_in, total_out = _sum(lines, income), _sum(lines, spent)
+    used = _sum(lines, lambda ln: ln.totals.balance_used)
+    distributed = _sum(lines, lambda ln: ln.totals.distributed)
     t1.rows += [
         ["本年收入合计", W(total_in), "本年支出合计", W(total_out)],
-        ["使用非财政拨款结余", W(0), "结余分配", W(0)],
+        ["使用非财政拨款结余", W(used), "结余分配", W(distributed)],
         ["年初结转和结余", W(_sum(lines, opening)), "年末结转和结余", W(_sum(lines, closing))],
-        ["总计", W(total_in + _sum(lines, opening)), "总计", W(total_out + _sum(lines, closing))],
+        [
+            "总计",
+            W(total_in + used + _sum(lines, opening)),
+            "总计",
+            W(total_out + distributed + _sum(lines, closing)),
+        ],
     ]
     tables.append(t1)
 
