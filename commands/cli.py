@@ -41,7 +41,7 @@ from ledger.tokens import new_token
 from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
 from projections.balances import balances_report
 from projections.books import books_of
-from projections.checks import check_year
+from projections.checks import Check, check_year
 from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
@@ -952,18 +952,34 @@ def reopen_year_command(
 
 @app.command("check")
 def check_command(
-    unit: UnitOption,
     year: YearOption,
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code or full name.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option("--department", help="Department code: its identities and its units'."),
+    ] = None,
     clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Verify every identity of the year's accounts; name any that fail (exit status 1)."""
+    """Verify every identity of the year's accounts of a unit, or of a department and each
+    of its units; name any that fail (exit status 1)."""
     settings = _settings(database_url)
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
-        checks = check_year(books_of(ledger), unit, year, clearance=clearance)
+        actor = _actor(settings, ledger)
+        if department is not None and unit is None:
+            view = department_for(ledger, actor, department)
+            report = department_final_accounts(books_of(ledger), view, year, clearance=clearance)
+            checks = [
+                Check(f"{c['level']}: {c['name']}", c["ok"], c["detail"]) for c in report["checks"]
+            ]
+        elif unit is not None and department is None:
+            code = ledger.unit_in_scope(actor, unit)
+            checks = check_year(books_of(ledger), code, year, clearance=clearance)
+        else:
+            typer.echo("fundflow: name either --unit or --department", err=True)
+            raise typer.Exit(2)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:

@@ -149,6 +149,7 @@ def department_final_accounts(
     three: dict[str, int] = defaultdict(int)
     paid: dict[tuple[str, str], int] = defaultdict(int)
     received: dict[tuple[str, str], int] = defaultdict(int)
+    received_as: dict[tuple[str, str], set[str]] = defaultdict(set)
     for code in members:
         for line in books.lines_of(code, year):
             x = line.totals
@@ -159,6 +160,7 @@ def department_final_accounts(
                     continue
                 if kind == "Received":
                     received[(other, code)] += amount
+                    received_as[(other, code)].add(FUND_SOURCE_NAMES[line.fund_source])
                     income -= amount
                 else:
                     paid[(code, other)] += amount
@@ -183,6 +185,7 @@ def department_final_accounts(
             "received_by": payee,
             "paid": W(paid.get((payer, payee), 0)),
             "received": W(received.get((payer, payee), 0)),
+            "received_as": sorted(received_as.get((payer, payee), ())),
         }
         for payer, payee in pairs
     ]

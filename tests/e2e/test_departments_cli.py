@@ -44,6 +44,17 @@ def test_a_department_is_declared_assigned_and_reported_from_the_cli(tmp_path: P
     table = cli(*args).stdout
     assert "某县文化广播电视和旅游局 2022年 部门决算" in table and "年初结转和结余" in table
 
+    checked = cli("check", "--department", DEPT, "--year", str(YEAR)).stdout
+    assert "FAILED" not in checked and "identities hold for 2022" in checked
+    # One side of a transfer within the department is missing: the department's identity fails.
+    cli(
+        "post", "receive", "--unit", SUB, "--year", str(YEAR), "--line", "S1", "--amount", "1万",
+        "--payer", OFFICE, "--document-no", "记-9", "--date", "2022-06-01",
+    )  # fmt: skip
+    failed = cli("check", "--department", DEPT, "--year", str(YEAR), ok=False)
+    assert failed.returncode == 1
+    assert f"FAILED {DEPT}: 部门: 收入总计 = 支出总计" in failed.stdout
+
     cli.env["FUNDFLOW_UNITS"] = OFFICE
     refused = cli(*args, ok=False)
     assert refused.returncode == 1 and "rejected (out_of_scope)" in refused.stderr

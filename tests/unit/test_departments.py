@@ -125,8 +125,20 @@ def test_the_department_consolidates_its_units_and_eliminates_what_moved_between
     assert sources["附属单位上缴收入"] == "0.00"
     assert sources["事业收入"] == "8.00"
     assert dept["eliminations"] == [
-        {"paid_by": OFFICE, "received_by": SUB, "paid": "20.00", "received": "20.00"},
-        {"paid_by": SUB, "received_by": OFFICE, "paid": "3.00", "received": "3.00"},
+        {
+            "paid_by": OFFICE,
+            "received_by": SUB,
+            "paid": "20.00",
+            "received": "20.00",
+            "received_as": ["上级补助收入"],
+        },
+        {
+            "paid_by": SUB,
+            "received_by": OFFICE,
+            "paid": "3.00",
+            "received": "3.00",
+            "received_as": ["附属单位上缴收入"],
+        },
     ]
     assert dept["eliminated_income"] == dept["eliminated_expenditure"] == "23.00"
     assert dept["fiscal_appropriation"]["current_year_expenditure"] == "40.00"  # 60 − 20
