@@ -716,6 +716,28 @@ def _add_department_report_route(app: FastAPI) -> None:
         )
         return department_final_accounts(books, view, year, clearance=caller.clearance)
 
+    @app.get(
+        "/v1/departments/{department}/years/{year}/check",
+        tags=["reports"],
+        responses=_PROBLEM_RESPONSES,
+    )
+    def department_check(
+        request: Request,
+        department: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+    ) -> dict[str, Any]:
+        """Every identity of the department's consolidation and of each of its units."""
+        ledger = _ledger(request)
+        view = department_for(ledger, caller.actor, department)
+        report = department_final_accounts(books_of(ledger), view, year, clearance=caller.clearance)
+        return {
+            "department": view.code,
+            "year": year,
+            "ok": report["ok"],
+            "checks": report["checks"],
+        }
+
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:
     @app.get(YEAR + f"/reports/{name}", tags=["reports"], name=name, responses=_PROBLEM_RESPONSES)

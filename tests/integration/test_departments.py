@@ -72,6 +72,10 @@ def test_a_department_over_http_is_the_consolidation_of_its_units(
     assert report["overview"]["current_year_income"] == "88.00"
     assert report["eliminated_income"] == "23.00" and report["ok"]
 
+    check = client.get(f"/v1/departments/{DEPT}/years/{YEAR}/check", headers=bearer(auditor))
+    assert check.status_code == 200 and check.json()["ok"]
+    assert {c["level"] for c in check.json()["checks"]} == {DEPT, OFFICE, SUB}
+
     both = issue(ledger, "clerk-both", Role.CLERK, units=[OFFICE, SUB])
     assert client.get(PATH, headers=bearer(both)).status_code == 200
     one = issue(ledger, "clerk-one", Role.CLERK, units=[OFFICE])

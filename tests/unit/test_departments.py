@@ -178,6 +178,9 @@ def test_a_reversed_transfer_is_no_longer_eliminated(department: Scenario) -> No
 
 
 def test_the_rules_of_declaring_and_assigning(department: Scenario) -> None:
+    retried = cmd("declare_department", code="D5", name="部门五", command_id="dept-5")
+    assert department.when(retried).status == "applied"
+    assert department.when(retried).status == "already_applied"  # a retry writes nothing
     with pytest.raises(AlreadyExists):
         department.when(cmd("declare_department", code=DEPT, name="另一个"))
     department.given(cmd("declare_department", code="D2", name="另一个部门"))
