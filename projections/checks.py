@@ -11,7 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from ledger.aggregates import YearStatus
-from ledger.classifications import PERSONNEL_CLASSES, PUBLIC_OPERATING_CLASSES, Nature
+from ledger.classifications import (
+    OTHER_NATURES,
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
+    Nature,
+)
 from ledger.money import yuan_str
 from projections.books import Books, LineView
 from projections.redaction import CLASSIFIED_NAME, NEEDS_CLEARANCE, Redaction
@@ -87,12 +92,13 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
 
     basic = sum(ln.totals.spent for ln in lines if ln.nature.is_basic)
     project = sum(ln.totals.spent for ln in lines if ln.nature is Nature.PROJECT)
+    others = sum(ln.totals.spent for ln in lines if ln.nature in OTHER_NATURES)
     checks.append(
         _equal(
-            "本年支出合计 = 基本支出 + 项目支出",
+            "本年支出合计 = 基本支出 + 项目支出 + 上缴上级支出 + 经营支出 + 对附属单位补助支出",
             spent,
-            basic + project,
-            "本年支出合计 vs 基本支出 + 项目支出",
+            basic + project + others,
+            "本年支出合计 vs 基本支出 + 项目支出 + 上缴上级 + 经营 + 对附属单位补助",
         )
     )
     by_class: dict[str, int] = defaultdict(int)

@@ -23,7 +23,7 @@ that does not exist is for a scoped caller.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.aggregates import Department
@@ -31,6 +31,8 @@ from ledger.application import Ledger
 from ledger.classifications import (
     FUNCTION_CODES,
     FUND_SOURCE_NAMES,
+    NATURE_NAMES,
+    OTHER_NATURES,
     FundSource,
     Nature,
     ThreePublic,
@@ -118,6 +120,8 @@ class _Tally:
     fiscal_closing: int = 0
     basic: int = 0
     project: int = 0
+    others: dict[Nature, int] = field(default_factory=lambda: dict.fromkeys(OTHER_NATURES, 0))
+    """上缴上级支出, 经营支出, 对附属单位补助支出 (what is left of them after elimination)."""
     gpb_spent: int = 0
 
 
@@ -222,7 +226,11 @@ def department_final_accounts(
         ],
         "expenditure_by_nature": [
             {"nature": name, "amount": W(amount), "share_pct": P(amount, t.spent)}
-            for name, amount in (("基本支出", t.basic), ("项目支出", t.project))
+            for name, amount in (
+                ("基本支出", t.basic),
+                ("项目支出", t.project),
+                *((NATURE_NAMES[n], t.others[n]) for n in OTHER_NATURES),
+            )
         ],
         "fiscal_appropriation": {
             "opening_carryover_and_balance": W(t.fiscal_opening),
@@ -278,8 +286,10 @@ def _add_line(t: _Tally, line: LineView, income: int, spent: int) -> None:
         t.fiscal_closing += x.closing
     if line.nature is Nature.PROJECT:
         t.project += spent
-    else:
+    elif line.nature.is_basic:
         t.basic += spent
+    else:
+        t.others[line.nature] += spent
     if line.fund_source is FundSource.GENERAL_PUBLIC_BUDGET:
         t.gpb_spent += spent
 
@@ -310,10 +320,10 @@ def _department_checks(
             "本年收入合计 vs sum over fund sources",
         ),
         _equal(
-            "部门: 本年支出合计 = 基本支出 + 项目支出",
+            "部门: 本年支出合计 = 基本支出 + 项目支出 + 上缴上级 + 经营 + 对附属单位补助",
             t.spent,
-            t.basic + t.project,
-            "本年支出合计 vs 基本支出 + 项目支出",
+            t.basic + t.project + sum(t.others.values()),
+            "本年支出合计 vs 基本支出 + 项目支出 + 上缴上级 + 经营 + 对附属单位补助",
         ),
         _equal(
             "部门: 一般公共预算财政拨款支出 = 各功能分类（类）之和",

@@ -16,6 +16,8 @@ from ledger.classifications import (
     ECONOMIC_CODES,
     FUNCTION_CODES,
     FUND_SOURCE_NAMES,
+    NATURE_NAMES,
+    OTHER_NATURES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     FundSource,
@@ -192,7 +194,7 @@ def final_accounts(
     item_natures: dict[str, set[str]] = defaultdict(set)
     for line in gpb:
         item_spent[line.function_code] += line.totals.spent
-        item_natures[line.function_code].add("basic" if line.nature.is_basic else "project")
+        item_natures[line.function_code].add("basic" if line.nature.is_basic else line.nature.value)
     prior_items = {i["code"]: int(i["amount"]) for i in prior.get("function_items", [])}
     for item_code, amount in prior_items.items():
         if amount:
@@ -305,9 +307,10 @@ def final_accounts(
             for name, amount in (
                 ("基本支出", basic_spent),
                 ("项目支出", project_spent),
-                ("上缴上级支出", 0),
-                ("经营支出", 0),
-                ("对附属单位补助支出", 0),
+                *(
+                    (NATURE_NAMES[n], _sum(ln.totals.spent for ln in lines if ln.nature is n))
+                    for n in OTHER_NATURES
+                ),
             )
         ],
         "fiscal_appropriation": {

@@ -12,9 +12,11 @@ from decimal import Decimal
 from ledger.classifications import (
     ECONOMIC_CODES,
     FUNCTION_CODES,
+    OTHER_NATURES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     FundSource,
+    Nature,
     ThreePublic,
 )
 from ledger.money import wanyuan_str
@@ -84,7 +86,10 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
         return _sum((ln for ln in group if ln.nature.is_basic), spent)
 
     def project(group: list[LineView]) -> int:
-        return _sum((ln for ln in group if not ln.nature.is_basic), spent)
+        return _sum((ln for ln in group if ln.nature is Nature.PROJECT), spent)
+
+    def of_nature(nature: Nature) -> Callable[[list[LineView]], int]:
+        return lambda group: _sum((ln for ln in group if ln.nature is nature), spent)
 
     tables = []
 
@@ -190,9 +195,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                     lambda g: W(_sum(g, spent)),
                     lambda g: W(basic(g)),
                     lambda g: W(project(g)),
-                    lambda g: W(0),
-                    lambda g: W(0),
-                    lambda g: W(0),
+                    *(lambda g, n=n: W(of_nature(n)(g)) for n in OTHER_NATURES),
                 ],
             ),
         )

@@ -61,10 +61,10 @@ def department_history() -> list[dict[str, Any]]:
             for u in (OFFICE, SUB)
         ),
         line(OFFICE, "B1", "basic_personnel", "general_public_budget", "2070101"),
-        line(OFFICE, "X1", "project", "general_public_budget", "2070199"),
+        line(OFFICE, "X1", "affiliated_subsidy", "general_public_budget", "2070199"),
         line(OFFICE, "F1", "project", "affiliated_remittance", "2070199"),
         line(SUB, "S1", "project", "higher_level_subsidy", "2070199"),
-        line(SUB, "S2", "project", "business_income", "2070199"),
+        line(SUB, "S2", "higher_level_remittance", "business_income", "2070199"),
         line(OUTSIDE, "O1", "basic_personnel", "general_public_budget", "2010301"),
         money("allocate_budget", OFFICE, line="B1", amount="50万", initial=True),
         money("allocate_budget", OFFICE, line="X1", amount="30万", initial=True),
@@ -93,6 +93,15 @@ def department(memory_ledger: Ledger) -> Scenario:
     return Scenario(memory_ledger).given(*department_history())
 
 
+def _by_nature(report: dict[str, Any]) -> dict[str, str]:
+    """The 支出决算 rows that are not zero."""
+    return {
+        row["nature"]: row["amount"]
+        for row in report["expenditure_by_nature"]
+        if row["amount"] != "0.00"
+    }
+
+
 def report(ledger: Ledger, actor: Actor | None = None) -> dict[str, Any]:
     view = department_for(ledger, actor or Actor("auditor", Role.AUDITOR), DEPT)
     return department_final_accounts(books_of(ledger), view, YEAR)
@@ -109,6 +118,9 @@ def test_the_department_consolidates_its_units_and_eliminates_what_moved_between
     assert office["overview"]["current_year_expenditure"] == "60.00"  # 40 + 20
     assert sub["overview"]["current_year_income"] == "28.00"  # 20 + 8
     assert sub["overview"]["current_year_expenditure"] == "18.00"  # 15 + 3
+    # … and shows it as what it is: 对附属单位补助支出 of the office, 上缴上级支出 of the library.
+    assert _by_nature(office) == {"基本支出": "40.00", "对附属单位补助支出": "20.00"}
+    assert _by_nature(sub) == {"项目支出": "15.00", "上缴上级支出": "3.00"}
 
     dept = report(department.ledger)
     assert [u["code"] for u in dept["units"]] == [OFFICE, SUB]
@@ -142,6 +154,7 @@ def test_the_department_consolidates_its_units_and_eliminates_what_moved_between
     ]
     assert dept["eliminated_income"] == dept["eliminated_expenditure"] == "23.00"
     assert dept["fiscal_appropriation"]["current_year_expenditure"] == "40.00"  # 60 − 20
+    assert _by_nature(dept) == {"基本支出": "40.00", "项目支出": "15.00"}  # nothing passed on
     items = {row["code"]: row["amount"] for row in dept["by_function_item"]}
     assert items == {"2070101": "40.00", "2070199": "0.00"}  # all of X1 went to the library
     # Identities hold at both levels; the department's and each unit's are listed.
