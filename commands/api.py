@@ -35,12 +35,17 @@ from commands.handlers import CommandHandler, CommandResult
 from commands.json_input import MAX_DEPTH, DuplicateKey, TooDeep, strict_loads
 from commands.models import (
     AllocateBudget,
+    AssignUnitToDepartment,
     ClawBack,
     Command,
+    DeclareDepartment,
     Disburse,
+    DistributeBalance,
     ImportPriorYearFigures,
+    OpenBalance,
     OpenBudgetLine,
     OpenFiscalYear,
+    RecordReceipt,
     RecordYearFacts,
     ReduceBudget,
     RegisterProject,
@@ -49,6 +54,7 @@ from commands.models import (
     ReverseEntry,
     SetThreePublicBudget,
     TransferToEnterprise,
+    UseNonFiscalBalance,
     parse_command,
 )
 from commands.problems import from_error, problem
@@ -69,6 +75,7 @@ from projections.audit_trail import audit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
+from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.read_model import books_for_reports
@@ -340,6 +347,10 @@ YEAR = UNIT + "/years/{year}"
 LINE = YEAR + "/lines/{line}"
 COMMAND_ROUTES = [
     CommandRoute("/v1/units", RegisterUnit, "Register a unit (admin)"),
+    CommandRoute("/v1/departments", DeclareDepartment, "Declare a department (admin)"),
+    CommandRoute(
+        "/v1/department-members", AssignUnitToDepartment, "Assign a unit to a department (admin)"
+    ),
     CommandRoute(UNIT + "/years", OpenFiscalYear, "Open a fiscal year (admin)"),
     CommandRoute(UNIT + "/projects", RegisterProject, "Register a project"),
     CommandRoute(YEAR + "/lines", OpenBudgetLine, "Open a budget line"),
@@ -349,6 +360,10 @@ COMMAND_ROUTES = [
     CommandRoute(LINE + "/disbursements", Disburse, "支付: pay from a line"),
     CommandRoute(LINE + "/clawbacks", ClawBack, "财政收回: claw back unspent money"),
     CommandRoute(LINE + "/reversals", ReverseEntry, "红字冲销: reverse a posting"),
+    CommandRoute(LINE + "/opening-balance", OpenBalance, "年初结转和结余: take on"),
+    CommandRoute(LINE + "/receipts", RecordReceipt, "Non-fiscal income received on a line"),
+    CommandRoute(LINE + "/non-fiscal-balance-used", UseNonFiscalBalance, "使用非财政拨款结余"),
+    CommandRoute(LINE + "/balance-distributions", DistributeBalance, "结余分配"),
     CommandRoute(
         YEAR + "/prior-year-figures", ImportPriorYearFigures, "Record published prior-year figures"
     ),
@@ -627,6 +642,7 @@ def _add_report_routes(app: FastAPI) -> None:
     }
     for name, build in reports.items():
         _add_report_route(app, name, build)
+    _add_department_report_route(app)
 
     @app.get(YEAR + "/check", tags=["reports"], responses=_PROBLEM_RESPONSES)
     def check(
@@ -688,6 +704,59 @@ def _add_catalogue_route(app: FastAPI) -> None:
         """Codes of the classification catalogue(s) of a year (default: this year) by code
         prefix or part of the name, and which catalogue answered (imported or shipped)."""
         return search_catalogues(CommandHandler(_ledger(request)), q, year=year, kind=kind)
+
+
+def _add_department_report_route(app: FastAPI) -> None:
+    @app.get(
+        "/v1/departments/{department}/years/{year}/reports/final-accounts",
+        tags=["reports"],
+        responses=_PROBLEM_RESPONSES,
+    )
+    def department_report(
+        request: Request,
+        department: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+        as_of: Annotated[
+            date | None, Query(description="Business date: the books that day.")
+        ] = None,
+        as_of_position: Annotated[
+            int | None, Query(ge=0, description="Log position: the books at that moment.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """The 部门决算 of a department: its units consolidated, transfers between them
+        eliminated, each unit's report beside it (every member unit must be in scope)."""
+        ledger = _ledger(request)
+        view = department_for(ledger, caller.actor, department)
+        books = books_for_reports(
+            ledger,
+            request.app.state.database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of,
+        )
+        return department_final_accounts(books, view, year, clearance=caller.clearance)
+
+    @app.get(
+        "/v1/departments/{department}/years/{year}/check",
+        tags=["reports"],
+        responses=_PROBLEM_RESPONSES,
+    )
+    def department_check(
+        request: Request,
+        department: Annotated[str, Path(min_length=1, max_length=64)],
+        year: Annotated[int, Path(ge=1949, le=2200)],
+        caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
+    ) -> dict[str, Any]:
+        """Every identity of the department's consolidation and of each of its units."""
+        ledger = _ledger(request)
+        view = department_for(ledger, caller.actor, department)
+        report = department_final_accounts(books_of(ledger), view, year, clearance=caller.clearance)
+        return {
+            "department": view.code,
+            "year": year,
+            "ok": report["ok"],
+            "checks": report["checks"],
+        }
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:

@@ -34,7 +34,7 @@ from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
-from ledger.errors import InvalidInput, LedgerError, OutOfScope
+from ledger.errors import InvalidInput, LedgerError, OutOfScope, UnknownUnit
 from ledger.hash_chain import chain_head
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -44,7 +44,8 @@ from ledger.tokens import new_token
 from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
 from projections.balances import balances_report
 from projections.books import books_of
-from projections.checks import check_year
+from projections.checks import Check, check_year
+from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.read_model import (
@@ -74,6 +75,11 @@ app.add_typer(chain_key_app, name="chain-key")
 SEED_UNIT = "昌吉市商务和工业信息化局"
 SEED_CODE = "CJ-SWGXJ"
 SEED_YEAR = 2022
+#: The real units that ship with the ledger: code → (name, year, history file).
+DEMO_UNITS: dict[str, tuple[str, int, str]] = {
+    SEED_CODE: (SEED_UNIT, SEED_YEAR, "changji-2022.jsonl"),
+    "DY-WGLJ": ("大英县文化广播电视和旅游局", 2022, "daying-2022.jsonl"),
+}
 
 DatabaseOption = Annotated[
     str | None,
@@ -231,8 +237,16 @@ def _report(
 
 @report_app.command("final-accounts")
 def report_final_accounts(
-    unit: UnitOption,
     year: YearOption,
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code or full name.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option(
+            "--department",
+            help="Department code: the consolidation of its units, each unit's report beside "
+            "it (every member unit must be in your scope).",
+        ),
+    ] = None,
     fmt: FormatOption = "table",
     as_of: AsOfOption = None,
     as_of_position: PositionOption = None,
@@ -240,19 +254,58 @@ def report_final_accounts(
     amount_unit: AmountUnitOption = AmountUnit.WANYUAN,
     database_url: DatabaseOption = None,
 ) -> None:
-    """The year-end accounts (部门决算), sections as the published report."""
-    _report(
-        final_accounts,
-        database_url,
-        unit,
-        year,
-        fmt,
-        "部门决算",
-        as_of,
-        as_of_position,
-        clearance,
-        amount_unit,
-    )
+    """The year-end accounts (决算) of a unit, or of a department over its units."""
+    if department is not None and unit is None:
+        _department_report(
+            database_url, department, year, fmt, as_of, as_of_position, clearance, amount_unit
+        )
+    elif unit is not None and department is None:
+        _report(
+            final_accounts,
+            database_url,
+            unit,
+            year,
+            fmt,
+            "部门决算",
+            as_of,
+            as_of_position,
+            clearance,
+            amount_unit,
+        )
+    else:
+        typer.echo("fundflow: name either --unit or --department", err=True)
+        raise typer.Exit(2)
+
+
+def _department_report(
+    database_url: str | None,
+    department: str,
+    year: int,
+    fmt: Format,
+    as_of: str | None,
+    as_of_position: int | None,
+    clearance: bool,
+    amount_unit: AmountUnit,
+) -> None:
+    settings = _settings(database_url)
+    clearance = clearance or settings.clearance
+    ledger = build_ledger(settings)
+    try:
+        as_of_date = _date(as_of, "--as-of")
+        view = department_for(ledger, _actor(settings, ledger), department)
+        books = books_for_reports(
+            ledger,
+            settings.effective_database_url,
+            as_of_position=as_of_position,
+            as_of_date=as_of_date,
+        )
+        with amounts_in(amount_unit):
+            report = department_final_accounts(books, view, year, clearance=clearance)
+    except LedgerError as error:
+        raise _fail(error, clearance) from None
+    finally:
+        ledger.close()
+    _emit(report, fmt, f"{report['name']} {year}年 部门决算")
 
 
 @report_app.command("execution")
@@ -399,22 +452,34 @@ def seed_path() -> Path:
 @app.command("demo")
 def demo(
     fmt: FormatOption = "table",
+    unit: Annotated[
+        str,
+        typer.Option(
+            "--unit",
+            help="Which shipped unit to load (code or name): " + ", ".join(DEMO_UNITS) + ".",
+        ),
+    ] = SEED_CODE,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Load the seed (the bureau's 2022) through the clerk's command path and print its
-    year-end accounts. Safe to run again: commands already applied are skipped."""
+    """Load a shipped unit's history (default: the seed, the bureau's 2022) through the
+    clerk's command path and print its year-end accounts. Safe to run again: commands
+    already applied are skipped."""
+    code = next((c for c, (name, _, _) in DEMO_UNITS.items() if unit in (c, name)), None)
+    if code is None:
+        raise _fail(UnknownUnit(f"no shipped unit {unit}: choose one of {', '.join(DEMO_UNITS)}"))
+    name, year, history = DEMO_UNITS[code]
     settings = _settings(database_url)
     ledger = build_ledger(settings)
     try:
         scope = _actor(settings, ledger).units
-        if scope is not None and not scope & {SEED_UNIT, SEED_CODE}:
-            raise _fail(OutOfScope(f"the demo's unit {SEED_UNIT} is outside FUNDFLOW_UNITS"))
-        _import(ledger, seed_path(), quiet=True)
+        if scope is not None and not scope & {name, code}:
+            raise _fail(OutOfScope(f"the demo's unit {name} is outside FUNDFLOW_UNITS"))
+        _import(ledger, Path(str(files("commands") / "seed" / history)), quiet=True)
         books = books_of(ledger)
-        report = final_accounts(books, SEED_UNIT, SEED_YEAR)
+        report = final_accounts(books, name, year)
     finally:
         ledger.close()
-    _emit(report, fmt, f"{SEED_UNIT} {SEED_YEAR}年 部门决算")
+    _emit(report, fmt, f"{name} {year}年 部门决算")
 
 
 # --- posting ------------------------------------------------------------------
@@ -472,6 +537,34 @@ def post_register_unit(
 ) -> None:
     """Register a budget unit (admin)."""
     _submit("register_unit", locals())
+
+
+@post_app.command("declare-department")
+def post_declare_department(
+    code: Text,
+    name: Text,
+    business_date: DateOption,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Declare a department (部门) over units (admin)."""
+    _submit("declare_department", locals())
+
+
+@post_app.command("assign-unit")
+def post_assign_unit(
+    department: Annotated[str, typer.Option("--department", help="Department code.")],
+    unit: UnitOption,
+    business_date: DateOption,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Assign a unit to a department: its accounts are consolidated there (admin)."""
+    _submit("assign_unit_to_department", locals())
 
 
 @post_app.command("open-year")
@@ -549,6 +642,96 @@ def post_allocate(
 ) -> None:
     """下达 / 追加: allocate money to a line."""
     _submit("allocate_budget", locals())
+
+
+@post_app.command("open-balance")
+def post_open_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+    corrects: Annotated[
+        str | None,
+        typer.Option(
+            "--corrects",
+            help="Command id of the reversed take-on of this line that this one corrects.",
+        ),
+    ] = None,
+) -> None:
+    """年初结转和结余: take on a line's opening balance from years the ledger never saw
+    (--document-no: what it rests on). Only before the year's first posting (closer)."""
+    _submit("open_balance", locals())
+
+
+@post_app.command("receive")
+def post_receive(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    payer: Annotated[str, typer.Option("--payer", help="Who paid it.")],
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Record non-fiscal income (上级补助收入, 事业收入, 经营收入, 附属单位上缴收入, 其他收入)
+    received on a line of that fund source."""
+    _submit("record_receipt", locals())
+
+
+@post_app.command("use-non-fiscal-balance")
+def post_use_non_fiscal_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """使用非财政拨款结余: draw earlier years' non-fiscal balance into a non-fiscal line."""
+    _submit("use_non_fiscal_balance", locals())
+
+
+@post_app.command("distribute-balance")
+def post_distribute_balance(
+    unit: UnitOption,
+    year: YearOption,
+    line: LineOption,
+    amount: AmountOption,
+    business_date: DateOption,
+    document_no: DocOption,
+    purpose: Annotated[str, typer.Option("--purpose", help="提取专用基金, …")],
+    memo: MemoOption = "",
+    confirm_duplicate: ConfirmDuplicateOption = None,
+    adjustment_reason: AdjustmentOption = None,
+    command_id: CommandIdOption = None,
+    posted_by: PostedByOption = None,
+    role: RoleOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """结余分配: distribute non-fiscal surplus of a line."""
+    _submit("distribute_balance", locals())
 
 
 @post_app.command("reduce")
@@ -791,18 +974,34 @@ def reopen_year_command(
 
 @app.command("check")
 def check_command(
-    unit: UnitOption,
     year: YearOption,
+    unit: Annotated[str | None, typer.Option("--unit", help="Unit code or full name.")] = None,
+    department: Annotated[
+        str | None,
+        typer.Option("--department", help="Department code: its identities and its units'."),
+    ] = None,
     clearance: ClearanceOption = False,
     database_url: DatabaseOption = None,
 ) -> None:
-    """Verify every identity of the year's accounts; name any that fail (exit status 1)."""
+    """Verify every identity of the year's accounts of a unit, or of a department and each
+    of its units; name any that fail (exit status 1)."""
     settings = _settings(database_url)
     clearance = clearance or settings.clearance
     ledger = build_ledger(settings)
     try:
-        unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
-        checks = check_year(books_of(ledger), unit, year, clearance=clearance)
+        actor = _actor(settings, ledger)
+        if department is not None and unit is None:
+            view = department_for(ledger, actor, department)
+            report = department_final_accounts(books_of(ledger), view, year, clearance=clearance)
+            checks = [
+                Check(f"{c['level']}: {c['name']}", c["ok"], c["detail"]) for c in report["checks"]
+            ]
+        elif unit is not None and department is None:
+            code = ledger.unit_in_scope(actor, unit)
+            checks = check_year(books_of(ledger), code, year, clearance=clearance)
+        else:
+            typer.echo("fundflow: name either --unit or --department", err=True)
+            raise typer.Exit(2)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:

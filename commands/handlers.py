@@ -27,17 +27,22 @@ from commands.models import (
     AbandonClosing,
     AllocateBudget,
     AnyCommand,
+    AssignUnitToDepartment,
     ClawBack,
     CloseLine,
     Command,
+    DeclareDepartment,
     Disburse,
+    DistributeBalance,
     FinishClosing,
     ImportCatalogue,
     ImportPriorYearFigures,
     IssueToken,
     LineCommand,
+    OpenBalance,
     OpenBudgetLine,
     OpenFiscalYear,
+    RecordReceipt,
     RecordYearFacts,
     ReduceBudget,
     RegisterProject,
@@ -49,6 +54,7 @@ from commands.models import (
     SetThreePublicBudget,
     StartClosing,
     TransferToEnterprise,
+    UseNonFiscalBalance,
     command_unit,
 )
 from ledger.aggregates import (
@@ -56,6 +62,8 @@ from ledger.aggregates import (
     BudgetLine,
     ClassificationCatalogue,
     CommandRecord,
+    Department,
+    DepartmentMembership,
     FiscalYear,
     Project,
     Unit,
@@ -84,6 +92,8 @@ from ledger.errors import (
     NotReversible,
     OutOfScope,
     ProjectEnded,
+    TakeOnClosed,
+    UnknownDepartment,
     UnknownLine,
     UnknownProject,
     UnknownToken,
@@ -197,6 +207,8 @@ class CommandHandler:
         self.max_attempts = max_attempts
         self._deciders: dict[type[Command], Callable[[Any], Decision]] = {
             RegisterUnit: self._register_unit,
+            DeclareDepartment: self._declare_department,
+            AssignUnitToDepartment: self._assign_unit_to_department,
             OpenFiscalYear: self._open_fiscal_year,
             RegisterProject: self._register_project,
             OpenBudgetLine: self._open_budget_line,
@@ -206,6 +218,10 @@ class CommandHandler:
             Disburse: self._disburse,
             ClawBack: self._claw_back,
             ReverseEntry: self._reverse,
+            OpenBalance: self._open_balance,
+            RecordReceipt: self._record_receipt,
+            UseNonFiscalBalance: self._use_non_fiscal_balance,
+            DistributeBalance: self._distribute_balance,
             ImportPriorYearFigures: self._import_prior_year,
             SetThreePublicBudget: self._set_three_public_budget,
             RecordYearFacts: self._record_year_facts,
@@ -620,6 +636,29 @@ class CommandHandler:
         claim = UnitName._create(UnitName.Claimed, name=c.name, code=c.code)
         return [unit, claim], f"unit {c.code} {c.name} registered", None
 
+    def _declare_department(self, c: DeclareDepartment) -> Decision:
+        if self._find(Department, Department.id_for(c.code)) is not None:
+            raise AlreadyExists(f"department {c.code} is already declared")
+        department = Department._create(Department.Declared, code=c.code, name=c.name, **c.meta())
+        return [department], f"department {c.code} {c.name} declared", None
+
+    def _assign_unit_to_department(self, c: AssignUnitToDepartment) -> Decision:
+        department = self._find(Department, Department.id_for(c.department))
+        if department is None:
+            raise UnknownDepartment(f"department {c.department} is not declared")
+        self._unit(c.unit)
+        claim = self._find(DepartmentMembership, DepartmentMembership.id_for(c.unit))
+        if claim is not None:
+            raise AlreadyExists(
+                f"unit {c.unit} already belongs to department {claim.department_code}: a unit "
+                "is consolidated into one department only"
+            )
+        department.assign(c.unit, **c.meta())
+        claim = DepartmentMembership._create(
+            DepartmentMembership.Claimed, unit_code=c.unit, department_code=c.department
+        )
+        return [department, claim], f"unit {c.unit} assigned to department {c.department}", None
+
     def _open_fiscal_year(self, c: OpenFiscalYear) -> Decision:
         self._unit(c.unit)
         if self._find(FiscalYear, FiscalYear.id_for(c.unit, c.year)) is not None:
@@ -690,14 +729,14 @@ class CommandHandler:
         line.allocate(c.amount, initial=c.initial, **c.meta())
         what = "initial budget" if c.initial else "allocation"
         message = f"{what} of {yuan_str(c.amount)} yuan to line {c.line}"
-        return [line, *close.settle()], message, line
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _reduce(self, c: ReduceBudget) -> Decision:
         line = self._line(c)
         close = self._close_correction(c, line)
         line.reduce(c.amount, close=close.gives_back, **c.meta())
         message = f"line {c.line} reduced by {yuan_str(c.amount)} yuan"
-        return [line, *close.settle()], message, line
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _transfer(self, c: TransferToEnterprise) -> Decision:
         line = self._line(c)
@@ -711,7 +750,7 @@ class CommandHandler:
             **c.meta(),
         )
         message = f"{yuan_str(c.amount)} yuan transferred to {c.payee}"
-        return [line, *close.settle()], message, line
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _disburse(self, c: Disburse) -> Decision:
         line = self._line(c)
@@ -727,7 +766,8 @@ class CommandHandler:
             close=close.gives_back,
             **c.meta(),
         )
-        return [line, *close.settle()], f"{yuan_str(c.amount)} yuan paid to {c.payee}", line
+        message = f"{yuan_str(c.amount)} yuan paid to {c.payee}"
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _claw_back(self, c: ClawBack) -> Decision:
         line = self._line(c)
@@ -736,7 +776,7 @@ class CommandHandler:
             c.amount, from_carryover=c.from_carryover, close=close.gives_back, **c.meta()
         )
         message = f"{yuan_str(c.amount)} yuan clawed back from line {c.line}"
-        return [line, *close.settle()], message, line
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _reverse(self, c: ReverseEntry) -> Decision:
         line = self._line(c)
@@ -755,7 +795,81 @@ class CommandHandler:
         close = self._close_correction(c, line)
         line.reverse(original, reason=c.reason, close=close.gives_back, **c.meta())
         message = f"posting {c.reverses_command_id} on line {c.line} reversed"
-        return [line, *close.settle()], message, line
+        return [line, *close.settle(), *self._began(c, original)], message, line
+
+    def _began(
+        self, c: LineCommand, original: BudgetLine.MoneyEvent | None = None
+    ) -> list[Aggregate]:
+        """The year, if this posting is its first (recorded on it: take-ons end). A take-on,
+        or the reversal of one, does not count."""
+        if isinstance(c, OpenBalance) or isinstance(original, BudgetLine.OpeningBalanceTaken):
+            return []
+        fiscal_year = self._find(FiscalYear, FiscalYear.id_for(c.unit, c.year))
+        if fiscal_year is None or fiscal_year.status is not YearStatus.OPEN:
+            return []
+        meta = Command.meta(c)  # the year's event takes the posting's common fields
+        return [fiscal_year] if fiscal_year.begin_postings(**meta) else []
+
+    def _open_balance(self, c: OpenBalance) -> Decision:
+        if c.adjustment_reason is not None:
+            raise AdjustmentNotAllowed(
+                "opening balances are taken on in an open year, before its first posting"
+            )
+        line = self._line(c)
+        fiscal_year = self._open_year(c.unit, c.year)
+        if self._find(FiscalYear, FiscalYear.id_for(c.unit, c.year - 1)) is not None:
+            raise TakeOnClosed(
+                f"{c.year - 1} of unit {c.unit} is in the ledger: the opening balances of "
+                f"{c.year} are what its close carried over, not a take-on"
+            )
+        if fiscal_year.postings_began and c.corrects is None:
+            raise TakeOnClosed(
+                f"{fiscal_year.label} already has postings: opening balances are taken on "
+                "before the year's first posting. To correct a take-on, reverse it "
+                "(reverse_entry naming its command id) and take the right balance on again "
+                "with corrects naming the reversed take-on"
+            )
+        if c.corrects is not None:
+            record = self._client_record(line.unit_code, c.corrects)
+            original = None if record is None else self._money_event_of(line, record)
+            if not isinstance(original, BudgetLine.OpeningBalanceTaken):
+                raise TakeOnClosed(
+                    f"command {c.corrects} took on no opening balance of line {c.line}: "
+                    "a correction names the take-on it replaces"
+                )
+            if original.originator_version not in line.reversed_versions:
+                raise TakeOnClosed(
+                    f"the take-on {c.corrects} of line {c.line} stands: reverse it first "
+                    "(reverse_entry), then take the right balance on with corrects"
+                )
+            if c.corrects in line.take_on_corrected:
+                raise TakeOnClosed(
+                    f"the take-on {c.corrects} of line {c.line} was already corrected"
+                )
+        line.take_on(c.amount, corrects=c.corrects, **c.meta())
+        message = f"opening balance of {yuan_str(c.amount)} yuan taken on for line {c.line}"
+        return [line], message, line
+
+    def _record_receipt(self, c: RecordReceipt) -> Decision:
+        line = self._line(c)
+        close = self._close_correction(c, line)
+        line.receive(c.amount, payer=c.payer, **c.meta())
+        message = f"{yuan_str(c.amount)} yuan received from {c.payer} on line {c.line}"
+        return [line, *close.settle(), *self._began(c)], message, line
+
+    def _use_non_fiscal_balance(self, c: UseNonFiscalBalance) -> Decision:
+        line = self._line(c)
+        close = self._close_correction(c, line)
+        line.use_non_fiscal_balance(c.amount, **c.meta())
+        message = f"{yuan_str(c.amount)} yuan of non-fiscal balance drawn into line {c.line}"
+        return [line, *close.settle(), *self._began(c)], message, line
+
+    def _distribute_balance(self, c: DistributeBalance) -> Decision:
+        line = self._line(c)
+        close = self._close_correction(c, line)
+        line.distribute_balance(c.amount, purpose=c.purpose, close=close.gives_back, **c.meta())
+        message = f"{yuan_str(c.amount)} yuan of surplus of line {c.line} distributed"
+        return [line, *close.settle(), *self._began(c)], message, line
 
     def _client_record(self, unit_code: str, command_id: str) -> CommandRecord | None:
         """The record of a client's command of ``unit_code`` (from the batch being decided,

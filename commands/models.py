@@ -186,6 +186,23 @@ class RegisterUnit(Command):
     kind: Literal["administrative", "institution"] = "administrative"
 
 
+class DeclareDepartment(Command):
+    """Declare a department (部门) whose 部门决算 consolidates the units assigned to it."""
+
+    type: Literal["declare_department"] = "declare_department"
+    code: BusinessCode
+    name: Text
+
+
+class AssignUnitToDepartment(Command):
+    """Assign a unit to a department: its accounts are consolidated into the department's
+    (its own office, 机关本级, or a subordinate unit). A unit belongs to one department."""
+
+    type: Literal["assign_unit_to_department"] = "assign_unit_to_department"
+    department: BusinessCode
+    unit: UnitRef
+
+
 class OpenFiscalYear(Command):
     """Open a unit's fiscal year for posting."""
 
@@ -274,6 +291,42 @@ class ReverseEntry(LineCommand):
     reverses_command_id: CommandId
     reason: Reason
     document_no: DocumentNo
+
+
+class OpenBalance(MoneyCommand):
+    """Take on a line's opening balance (年初结转和结余) from years the ledger never saw,
+    with the document it rests on (``document_no``). The line names what it is for: fund
+    source, function item, basic or project, project.
+
+    Accepted only in a year whose prior year is not in the ledger, before the year's first
+    money posting. A take-on is corrected like any posting — reversed (``reverse_entry``
+    naming its command id) — and the right balance taken on again with ``corrects`` naming
+    the reversed take-on; after the first posting that is the only take-on accepted."""
+
+    type: Literal["open_balance"] = "open_balance"
+    corrects: CommandId | None = None
+    """Command id of the reversed take-on of this line that this one replaces."""
+
+
+class RecordReceipt(MoneyCommand):
+    """Record non-fiscal income received on a line of that fund source (上级补助收入,
+    事业收入, 经营收入, 附属单位上缴收入, 其他收入); appropriations are allocated instead."""
+
+    type: Literal["record_receipt"] = "record_receipt"
+    payer: Text
+
+
+class UseNonFiscalBalance(MoneyCommand):
+    """使用非财政拨款结余: draw earlier years' non-fiscal balance into a non-fiscal line."""
+
+    type: Literal["use_non_fiscal_balance"] = "use_non_fiscal_balance"
+
+
+class DistributeBalance(MoneyCommand):
+    """结余分配: distribute non-fiscal surplus of a line (提取专用基金, 缴纳所得税 …)."""
+
+    type: Literal["distribute_balance"] = "distribute_balance"
+    purpose: Text
 
 
 class PriorYearItem(BaseModel):
@@ -471,6 +524,8 @@ class RevokeToken(Command):
 
 AnyCommand = Annotated[
     RegisterUnit
+    | DeclareDepartment
+    | AssignUnitToDepartment
     | OpenFiscalYear
     | RegisterProject
     | OpenBudgetLine
@@ -480,6 +535,10 @@ AnyCommand = Annotated[
     | Disburse
     | ClawBack
     | ReverseEntry
+    | OpenBalance
+    | RecordReceipt
+    | UseNonFiscalBalance
+    | DistributeBalance
     | ImportPriorYearFigures
     | SetThreePublicBudget
     | RecordYearFacts

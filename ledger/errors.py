@@ -161,3 +161,16 @@ class ConcurrentUpdate(LedgerError):
     """The line kept changing under the command; retried and gave up. Safe to resend."""
 
     code = "concurrent_update"
+
+
+class TakeOnClosed(LedgerError):
+    """An opening balance (take-on) that can no longer be taken on: the year already has
+    postings, or its prior year is in the ledger (its close gives the opening)."""
+
+    code = "take_on_closed"
+
+
+class UnknownDepartment(LedgerError):
+    """A department (部门) that has not been declared."""
+
+    code = "unknown_department"

@@ -17,7 +17,23 @@ CLAWED_BACK = "ClawedBack"
 CARRIED_IN = "CarryoverReceived"
 CARRIED_OUT = "CarriedOver"
 LAPSED = "Lapsed"
-MONEY_KINDS = frozenset({ALLOCATED, REDUCED, TRANSFERRED, DISBURSED, CLAWED_BACK})
+TAKEN_ON = "OpeningBalanceTaken"
+RECEIVED = "Received"
+BALANCE_USED = "NonFiscalBalanceUsed"
+DISTRIBUTED = "BalanceDistributed"
+MONEY_KINDS = frozenset(
+    {
+        ALLOCATED,
+        REDUCED,
+        TRANSFERRED,
+        DISBURSED,
+        CLAWED_BACK,
+        TAKEN_ON,
+        RECEIVED,
+        BALANCE_USED,
+        DISTRIBUTED,
+    }
+)
 """Entries a clerk posts (and may reverse)."""
 CLOSING_KINDS = frozenset({CARRIED_IN, CARRIED_OUT, LAPSED})
 """Entries the year-end close makes (never reversed: reopen the year instead)."""
@@ -27,8 +43,10 @@ CLOSING_KINDS = frozenset({CARRIED_IN, CARRIED_OUT, LAPSED})
 class LineTotals:
     """Running totals of a budget line, in fen.
 
-    ``available = initial + top_ups + carried_in − reduced − clawed_back − spent
-    − carried_out − lapsed``; it never goes below zero.
+    ``available = initial + top_ups + carried_in + received + balance_used − reduced
+    − clawed_back − spent − distributed − carried_out − lapsed``; it never goes below zero.
+    ``carried_in`` includes the opening balance taken on (``taken_on``) when the year
+    before is not in the ledger: from then on it is a carryover like any other.
     """
 
     initial: int = 0
@@ -49,6 +67,14 @@ class LineTotals:
     """结转: carried over to next year's line at this year's close."""
     lapsed: int = 0
     """结余 returned to the finance bureau at this year's close."""
+    taken_on: int = 0
+    """The part of ``carried_in`` entered as an opening balance (take-on), not by a close."""
+    received: int = 0
+    """Non-fiscal income received (上级补助收入, 事业收入, 经营收入, 附属单位上缴收入, 其他收入)."""
+    balance_used: int = 0
+    """使用非财政拨款结余: earlier years' non-fiscal balance drawn into this year."""
+    distributed: int = 0
+    """结余分配: non-fiscal surplus distributed (提取专用基金, 缴纳所得税, …)."""
     spent_by_economic: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -57,13 +83,24 @@ class LineTotals:
 
     @property
     def full_year_budget(self) -> int:
-        """全年预算数 = initial + top-ups + carryover − reductions − clawbacks."""
-        return self.initial + self.top_ups + self.carried_in - self.reduced - self.clawed_back
+        """全年预算数 = initial + top-ups + carryover + receipts + non-fiscal balance used
+        − reductions − clawbacks."""
+        return (
+            self.initial
+            + self.top_ups
+            + self.carried_in
+            + self.received
+            + self.balance_used
+            - self.reduced
+            - self.clawed_back
+        )
 
     @property
     def available(self) -> int:
         """What may still be spent (or is still to be carried over or lapse)."""
-        return self.full_year_budget - self.spent - self.carried_out - self.lapsed
+        return (
+            self.full_year_budget - self.spent - self.distributed - self.carried_out - self.lapsed
+        )
 
     @property
     def opening(self) -> int:
@@ -73,8 +110,16 @@ class LineTotals:
     @property
     def income(self) -> int:
         """本年收入: this year's money, net of what went back to the finance bureau
-        (reductions, clawbacks, lapses), so that 年初 + 本年收入 = 本年支出 + 年末."""
-        return self.initial + self.top_ups - self.reduced - self.clawed_back - self.lapsed
+        (reductions, clawbacks, lapses), and non-fiscal receipts, so that
+        年初 + 本年收入 + 使用非财政拨款结余 = 本年支出 + 结余分配 + 年末."""
+        return (
+            self.initial
+            + self.top_ups
+            + self.received
+            - self.reduced
+            - self.clawed_back
+            - self.lapsed
+        )
 
     @property
     def closing(self) -> int:
@@ -122,6 +167,15 @@ class LineTotals:
                     self.spent_by_economic.pop(economic_code, None)
         elif kind == CARRIED_IN:
             self.carried_in += amount
+        elif kind == TAKEN_ON:
+            self.carried_in += amount
+            self.taken_on += amount
+        elif kind == RECEIVED:
+            self.received += amount
+        elif kind == BALANCE_USED:
+            self.balance_used += amount
+        elif kind == DISTRIBUTED:
+            self.distributed += amount
         elif kind == CARRIED_OUT:
             self.carried_out += amount
         elif kind == LAPSED:

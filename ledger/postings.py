@@ -8,7 +8,12 @@ Accounts (amounts in fen, debit positive):
 - ``line:<id>:available`` — what the line may still spend;
 - ``line:<id>:paid`` — what the line has paid out (transfers and disbursements);
 - ``carryover:<fund source>:transit`` — carryover in transit between a line and next year's line
-  (the two legs are stored together, so it is zero between commands).
+  (the two legs are stored together, so it is zero between commands);
+- ``takeon:<fund source>:brought_forward`` — opening balances taken on from years the ledger
+  never saw (negative: what they brought in);
+- ``payer:<fund source>:received`` — non-fiscal income received (negative: what came in);
+- ``reserve:<fund source>:drawn`` — earlier non-fiscal balance drawn in (使用非财政拨款结余);
+- ``reserve:<fund source>:distributed`` — non-fiscal surplus distributed (结余分配).
 
 Each event's postings sum to zero, so at every instant whatever left the bureau is
 available on a line, paid out, or returned.
@@ -21,12 +26,16 @@ from uuid import UUID
 
 from ledger.line_totals import (
     ALLOCATED,
+    BALANCE_USED,
     CARRIED_IN,
     CARRIED_OUT,
     CLAWED_BACK,
     DISBURSED,
+    DISTRIBUTED,
     LAPSED,
+    RECEIVED,
     REDUCED,
+    TAKEN_ON,
     TRANSFERRED,
 )
 
@@ -56,6 +65,14 @@ def postings_for(kind: str, amount: int, *, line_id: UUID | str, fund_source: st
         legs = [(available, -amount), (f"carryover:{fund_source}:transit", amount)]
     elif kind == CARRIED_IN:
         legs = [(f"carryover:{fund_source}:transit", -amount), (available, amount)]
+    elif kind == TAKEN_ON:
+        legs = [(f"takeon:{fund_source}:brought_forward", -amount), (available, amount)]
+    elif kind == RECEIVED:
+        legs = [(f"payer:{fund_source}:received", -amount), (available, amount)]
+    elif kind == BALANCE_USED:
+        legs = [(f"reserve:{fund_source}:drawn", -amount), (available, amount)]
+    elif kind == DISTRIBUTED:
+        legs = [(available, -amount), (f"reserve:{fund_source}:distributed", amount)]
     elif kind in (TRANSFERRED, DISBURSED):
         legs = [(available, -amount), (f"line:{line_id}:paid", amount)]
     else:

@@ -24,6 +24,8 @@ class Role(StrEnum):
 #: The least role each command needs.
 REQUIRED_ROLE: dict[str, Role] = {
     "register_unit": Role.ADMIN,
+    "declare_department": Role.ADMIN,
+    "assign_unit_to_department": Role.ADMIN,
     "open_fiscal_year": Role.ADMIN,
     "reopen_fiscal_year": Role.ADMIN,
     "resume_closing": Role.ADMIN,
@@ -31,6 +33,7 @@ REQUIRED_ROLE: dict[str, Role] = {
     "start_closing": Role.CLOSER,
     "close_line": Role.CLOSER,
     "finish_closing": Role.CLOSER,
+    "open_balance": Role.CLOSER,
     "issue_token": Role.ADMIN,
     "import_catalogue": Role.ADMIN,
     "revoke_token": Role.ADMIN,

@@ -45,6 +45,8 @@ class EntryView:
     from_carryover: bool = False
     three_public: str | None = None
     procurement: tuple[str, str] | None = None
+    party: str | None = None
+    """The payer of a receipt, the payee of a payment (None for other entries)."""
 
     @classmethod
     def of(cls, event: BudgetLine.MoneyEvent) -> EntryView:
@@ -58,6 +60,7 @@ class EntryView:
             from_carryover=bool(getattr(event, "from_carryover", False)),
             three_public=getattr(event, "three_public", None),
             procurement=(category, size) if category and size else None,
+            party=getattr(event, "payee", None) or getattr(event, "payer", None),
         )
 
     @classmethod
@@ -72,7 +75,13 @@ class EntryView:
             from_carryover=event.from_carryover,
             three_public=event.three_public,
             procurement=(category, size) if category and size else None,
+            party=event.payee,
         )
+
+
+#: Entries whose other party is kept per line: a department's consolidation eliminates
+#: those between its own units (see :mod:`projections.departments`).
+PARTY_KINDS = frozenset({"Received", "Disbursed", "TransferredToEnterprise"})
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class LineView:
     """Fen spent per “三公” category."""
     procurement: dict[tuple[str, str], int] = field(default_factory=dict)
     """Fen paid under procurement contracts per (category, supplier size)."""
+    parties: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """Fen per (entry kind, other party, economic code or "") of receipts and payments."""
 
     key: str = field(default="", compare=False, repr=False)
     """The line id as text (documents and account names use it)."""
@@ -209,7 +220,20 @@ class Books:
         Money is conserved when they sum to zero: what left the bureau (−issued) is
         available on a line, paid out, or returned.
         """
-        kinds = dict.fromkeys(("issued", "returned", "available", "paid", "transit"), 0)
+        kinds = dict.fromkeys(
+            (
+                "issued",
+                "returned",
+                "available",
+                "paid",
+                "transit",
+                "brought_forward",
+                "received",
+                "drawn",
+                "distributed",
+            ),
+            0,
+        )
         for account, balance in self.accounts.items():
             kinds[account.rsplit(":", 1)[1]] += balance
         return kinds
@@ -391,6 +415,8 @@ class Books:
             _add(line.three_public, entry.three_public, amount)
         if entry.procurement:
             _add(line.procurement, entry.procurement, amount)
+        if entry.party is not None and entry.kind in PARTY_KINDS:
+            _add(line.parties, (entry.kind, entry.party, entry.economic_code or ""), amount)
         self._post(line, entry.kind, amount)
 
     def _post(self, line: LineView, kind: str, amount: int) -> None:

@@ -11,7 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from ledger.aggregates import YearStatus
-from ledger.classifications import PERSONNEL_CLASSES, PUBLIC_OPERATING_CLASSES, Nature
+from ledger.classifications import (
+    OTHER_NATURES,
+    PERSONNEL_CLASSES,
+    PUBLIC_OPERATING_CLASSES,
+    Nature,
+)
 from ledger.money import yuan_str
 from projections.books import Books, LineView
 from projections.redaction import CLASSIFIED_NAME, NEEDS_CLEARANCE, Redaction
@@ -61,12 +66,15 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
     income = sum(x.income for x in t)
     spent = sum(x.spent for x in t)
     closing = sum(x.closing for x in t)
+    used = sum(x.balance_used for x in t)
+    distributed = sum(x.distributed for x in t)
     checks.append(
         _equal(
             "收入总计 = 支出总计",
-            opening + income,
-            spent + closing,
-            "年初结转和结余 + 本年收入 vs 本年支出 + 年末结转和结余",
+            opening + income + used,
+            spent + distributed + closing,
+            "年初结转和结余 + 本年收入 + 使用非财政拨款结余 vs "
+            "本年支出 + 结余分配 + 年末结转和结余",
         )
     )
 
@@ -84,12 +92,13 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
 
     basic = sum(ln.totals.spent for ln in lines if ln.nature.is_basic)
     project = sum(ln.totals.spent for ln in lines if ln.nature is Nature.PROJECT)
+    others = sum(ln.totals.spent for ln in lines if ln.nature in OTHER_NATURES)
     checks.append(
         _equal(
-            "本年支出合计 = 基本支出 + 项目支出",
+            "本年支出合计 = 基本支出 + 项目支出 + 上缴上级支出 + 经营支出 + 对附属单位补助支出",
             spent,
-            basic + project,
-            "本年支出合计 vs 基本支出 + 项目支出",
+            basic + project + others,
+            "本年支出合计 vs 基本支出 + 项目支出 + 上缴上级 + 经营 + 对附属单位补助",
         )
     )
     by_class: dict[str, int] = defaultdict(int)
@@ -144,7 +153,16 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
     for source in sources:
         s = [ln.totals for ln in lines if ln.fund_source.value == source]
         left = sum(
-            x.opening + x.initial + x.top_ups - x.reduced - x.spent - x.clawed_back - x.lapsed
+            x.opening
+            + x.initial
+            + x.top_ups
+            + x.received
+            + x.balance_used
+            - x.reduced
+            - x.spent
+            - x.distributed
+            - x.clawed_back
+            - x.lapsed
             for x in s
         )
         checks.append(
@@ -159,8 +177,8 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
     closed = year_view.status is YearStatus.CLOSED
     for ln in lines:
         x = ln.totals
-        budget = x.initial + x.top_ups + x.carried_in - x.reduced
-        settled = x.spent + x.clawed_back + x.carried_out + x.lapsed + x.available
+        budget = x.initial + x.top_ups + x.carried_in + x.received + x.balance_used - x.reduced
+        settled = x.spent + x.distributed + x.clawed_back + x.carried_out + x.lapsed + x.available
         checks.append(
             replace(
                 _equal(

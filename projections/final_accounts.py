@@ -16,6 +16,8 @@ from typing import Any
 from ledger.amount_units import amount_str, unit_label
 from ledger.classifications import (
     FUND_SOURCE_NAMES,
+    NATURE_NAMES,
+    OTHER_NATURES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     FundSource,
@@ -199,8 +201,10 @@ def final_accounts(
     spent = _sum(ln.totals.spent for ln in lines)
     closing = _sum(ln.totals.closing for ln in lines)
     opening = _sum(ln.totals.opening for ln in lines)
-    income_total = income + opening
-    expenditure_total = spent + closing
+    balance_used = _sum(ln.totals.balance_used for ln in lines)
+    distributed = _sum(ln.totals.distributed for ln in lines)
+    income_total = income + balance_used + opening
+    expenditure_total = spent + distributed + closing
 
     def prior_amount(key: str) -> int | None:
         value = prior.get(key)
@@ -215,16 +219,29 @@ def final_accounts(
     for line in lines:
         name = "财政拨款收入" if line.is_fiscal else FUND_SOURCE_NAMES[line.fund_source]
         by_source[name] += line.totals.income
-    source_names = ["财政拨款收入"] + [
-        FUND_SOURCE_NAMES[s]
-        for s in (
-            FundSource.HIGHER_LEVEL_SUBSIDY,
-            FundSource.BUSINESS_INCOME,
-            FundSource.OPERATING_INCOME,
-            FundSource.AFFILIATED_REMITTANCE,
-            FundSource.OTHER,
-        )
-    ]
+        if line.is_fiscal:  # each of the three budgets, beside their sum
+            by_source[f"{FUND_SOURCE_NAMES[line.fund_source]}收入"] += line.totals.income
+    source_names = (
+        ["财政拨款收入"]
+        + [
+            f"{FUND_SOURCE_NAMES[s]}收入"
+            for s in (
+                FundSource.GENERAL_PUBLIC_BUDGET,
+                FundSource.GOVERNMENT_FUND,
+                FundSource.STATE_CAPITAL,
+            )
+        ]
+        + [
+            FUND_SOURCE_NAMES[s]
+            for s in (
+                FundSource.HIGHER_LEVEL_SUBSIDY,
+                FundSource.BUSINESS_INCOME,
+                FundSource.OPERATING_INCOME,
+                FundSource.AFFILIATED_REMITTANCE,
+                FundSource.OTHER,
+            )
+        ]
+    )
 
     basic_spent = _sum(ln.totals.spent for ln in lines if ln.nature.is_basic)
     project_spent = _sum(ln.totals.spent for ln in lines if ln.nature is Nature.PROJECT)
@@ -248,7 +265,7 @@ def final_accounts(
     item_natures: dict[str, set[str]] = defaultdict(set)
     for line in gpb:
         item_spent[line.function_code] += line.totals.spent
-        item_natures[line.function_code].add("basic" if line.nature.is_basic else "project")
+        item_natures[line.function_code].add("basic" if line.nature.is_basic else line.nature.value)
     prior_items = {i["code"]: int(i["amount"]) for i in prior.get("function_items", [])}
     for item_code, amount in prior_items.items():
         if amount:
@@ -340,7 +357,7 @@ def final_accounts(
         "overview": {
             "income_total": W(income_total),
             "current_year_income": W(income),
-            "non_fiscal_balance_used": W(0),
+            "non_fiscal_balance_used": W(balance_used),
             "opening_carryover_and_balance": W(opening),
             "income_total_change_from_prior_year": income_change,
             "income_total_change_pct": income_change_pct,
@@ -348,7 +365,7 @@ def final_accounts(
             "current_year_income_change_pct": cy_income_change[1],
             "expenditure_total": W(expenditure_total),
             "current_year_expenditure": W(spent),
-            "balance_distribution": W(0),
+            "balance_distribution": W(distributed),
             "closing_carryover_and_balance": W(closing),
             "expenditure_total_change_from_prior_year": exp_change,
             "expenditure_total_change_pct": exp_change_pct,
@@ -369,9 +386,10 @@ def final_accounts(
             for name, amount in (
                 ("基本支出", basic_spent),
                 ("项目支出", project_spent),
-                ("上缴上级支出", 0),
-                ("经营支出", 0),
-                ("对附属单位补助支出", 0),
+                *(
+                    (NATURE_NAMES[n], _sum(ln.totals.spent for ln in lines if ln.nature is n))
+                    for n in OTHER_NATURES
+                ),
             )
         ],
         "fiscal_appropriation": {

@@ -49,7 +49,7 @@ from projections.books import (
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
 #: Prefix of the document tables of the current layout (kind, key, doc, unit).
-LAYOUT = "rm2"
+LAYOUT = "rm3"
 #: Events applied per transaction when the read model follows the log.
 BATCH = 1000
 #: … and when it is rebuilt: a document touched many times is written once per batch.
@@ -99,6 +99,7 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
             "totals": totals,
             "three_public": line.three_public,
             "procurement": [[c, s, a] for (c, s), a in line.procurement.items()],
+            "parties": [[k, p, e, a] for (k, p, e), a in line.parties.items()],
         }
     if kind == "catalogue":
         names = books.catalogues.get(key)
@@ -183,6 +184,7 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
                 totals=LineTotals(**doc["totals"]),
                 three_public=dict(doc["three_public"]),
                 procurement={(c, s): a for c, s, a in doc["procurement"]},
+                parties={(k, p, e): a for k, p, e, a in doc["parties"]},
             )
             lines.append((line.opened_at, line))
         elif kind == "catalogue":

@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from ledger.amount_units import amount_str
 from ledger.classifications import (
+    OTHER_NATURES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     FundSource,
+    Nature,
     ThreePublic,
 )
 from ledger.classifications.catalogue import CatalogueKind
@@ -93,7 +95,10 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
         return _sum((ln for ln in group if ln.nature.is_basic), spent)
 
     def project(group: list[LineView]) -> int:
-        return _sum((ln for ln in group if not ln.nature.is_basic), spent)
+        return _sum((ln for ln in group if ln.nature is Nature.PROJECT), spent)
+
+    def of_nature(nature: Nature) -> Callable[[list[LineView]], int]:
+        return lambda group: _sum((ln for ln in group if ln.nature is nature), spent)
 
     tables = []
 
@@ -125,11 +130,18 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
             ]
         )
     total_in, total_out = _sum(lines, income), _sum(lines, spent)
+    used = _sum(lines, lambda ln: ln.totals.balance_used)
+    distributed = _sum(lines, lambda ln: ln.totals.distributed)
     t1.rows += [
         ["本年收入合计", W(total_in), "本年支出合计", W(total_out)],
-        ["使用非财政拨款结余", W(0), "结余分配", W(0)],
+        ["使用非财政拨款结余", W(used), "结余分配", W(distributed)],
         ["年初结转和结余", W(_sum(lines, opening)), "年末结转和结余", W(_sum(lines, closing))],
-        ["总计", W(total_in + _sum(lines, opening)), "总计", W(total_out + _sum(lines, closing))],
+        [
+            "总计",
+            W(total_in + used + _sum(lines, opening)),
+            "总计",
+            W(total_out + distributed + _sum(lines, closing)),
+        ],
     ]
     tables.append(t1)
 
@@ -192,9 +204,7 @@ def statutory_tables(books: Books, unit: str, year: int, *, clearance: bool = Fa
                     lambda g: W(_sum(g, spent)),
                     lambda g: W(basic(g)),
                     lambda g: W(project(g)),
-                    lambda g: W(0),
-                    lambda g: W(0),
-                    lambda g: W(0),
+                    *(lambda g, n=n: W(of_nature(n)(g)) for n in OTHER_NATURES),
                 ],
                 fname,
             ),

@@ -32,6 +32,10 @@ def cmd(command_type: str, **fields: Any) -> dict[str, Any]:
         "disburse",
         "claw_back",
         "reverse_entry",
+        "open_balance",
+        "record_receipt",
+        "use_non_fiscal_balance",
+        "distribute_balance",
     }:
         base.update(unit=UNIT, year=YEAR, document_no=f"DOC-{_counter}")
     base.update(fields)

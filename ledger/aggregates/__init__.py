@@ -4,6 +4,7 @@ from ledger.aggregates.api_token import ApiToken
 from ledger.aggregates.budget_line import BudgetLine
 from ledger.aggregates.catalogue import ClassificationCatalogue
 from ledger.aggregates.command_record import CommandRecord
+from ledger.aggregates.department import Department, DepartmentMembership
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
 from ledger.aggregates.unit import Unit, UnitName, resolve_unit_code
@@ -13,6 +14,8 @@ __all__ = [
     "BudgetLine",
     "ClassificationCatalogue",
     "CommandRecord",
+    "Department",
+    "DepartmentMembership",
     "FiscalYear",
     "Project",
     "Unit",

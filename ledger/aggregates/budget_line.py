@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.domain import Snapshot as LibrarySnapshot
 
 from ledger.classifications import (
+    FISCAL_FUND_SOURCES,
     PERSONNEL_CLASSES,
     PUBLIC_OPERATING_CLASSES,
     THREE_PUBLIC_BY_ECONOMIC_CODE,
@@ -27,14 +28,23 @@ from ledger.classifications import (
     economic_item_class,
 )
 from ledger.closing.policy import Outcome
-from ledger.errors import NatureMismatch, NotReversible, Overspend, PossibleDuplicate
+from ledger.errors import (
+    NatureMismatch,
+    NotReversible,
+    Overspend,
+    PossibleDuplicate,
+    TakeOnClosed,
+)
 from ledger.events import PostedCreation, PostedEvent, business_id, encode_key
 from ledger.line_totals import (
     ALLOCATED,
+    BALANCE_USED,
     CARRIED_IN,
     CARRIED_OUT,
     LAPSED,
     MONEY_KINDS,
+    RECEIVED,
+    TAKEN_ON,
     LineTotals,
 )
 from ledger.money import yuan_str
@@ -64,6 +74,21 @@ def posting_key(kind: str, document_no: str, payee: str | None, amount: int) -> 
     kind, document number, payee and amount, the texts compared as a person reads them."""
     text = encode_key((kind, _comparable(document_no), _comparable(payee or ""), amount))
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _party(event: Any) -> str | None:
+    """The other party of a money entry: the payee of a payment, the payer of a receipt,
+    the purpose of a distribution (what makes two entries of a line "the same posting")."""
+    for name in ("payee", "payer", "purpose"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return str(value)
+    return None
+
+
+#: Entries that bring money onto a line: reversing one needs it still available.
+MONEY_IN_KINDS = frozenset({ALLOCATED, TAKEN_ON, RECEIVED, BALANCE_USED})
+FISCAL_FUND_SOURCE_VALUES = frozenset(s.value for s in FISCAL_FUND_SOURCES)
 
 
 class BudgetLine(Aggregate):
@@ -105,6 +130,38 @@ class BudgetLine(Aggregate):
 
     class Reduced(MoneyEvent):
         """追减 / 调减: the line lowered before the money was spent."""
+
+    class OpeningBalanceTaken(MoneyEvent):
+        """年初结转和结余 taken on: the line's opening balance from years the ledger never
+        saw, entered once with the document it rests on (``document_no``: the prior year's
+        approved final accounts, a 结转 notice …). From then on it is a carryover like one
+        made by a close: it shows as 年初结转和结余, is spent first, carries over or lapses."""
+
+        corrects: str | None
+        """Command id of the earlier, reversed take-on of this line that this one corrects
+        (None for a first take-on)."""
+
+        def apply(self, aggregate: Any) -> None:
+            super().apply(aggregate)
+            if self.corrects is not None:
+                aggregate.take_on_corrected.add(self.corrects)
+
+    class Received(MoneyEvent):
+        """A receipt of non-fiscal income (上级补助收入, 事业收入, 经营收入, 附属单位上缴收入,
+        其他收入) on a line of that fund source; not an appropriation by the finance bureau."""
+
+        payer: str
+        """Who paid it (the superior unit, the service's users, a subordinate unit …)."""
+
+    class NonFiscalBalanceUsed(MoneyEvent):
+        """使用非财政拨款结余: earlier years' non-fiscal balance (专用结余, 经营结余 …) drawn
+        into this year to cover what this year's non-fiscal income does not."""
+
+    class BalanceDistributed(MoneyEvent):
+        """结余分配: non-fiscal surplus distributed (提取专用基金, 缴纳企业所得税, 转入非财政
+        拨款结余); money that leaves the line without being spent."""
+
+        purpose: str
 
     class TransferredToEnterprise(MoneyEvent):
         """拨付 / 对企业补助: money paid to an implementing enterprise."""
@@ -260,6 +317,7 @@ class BudgetLine(Aggregate):
             state["totals"] = aggregate.totals.as_dict()
             state["reversed_versions"] = sorted(aggregate.reversed_versions)
             state["posting_keys"] = dict(aggregate.posting_keys)
+            state["take_on_corrected"] = sorted(aggregate.take_on_corrected)
             return snapshot
 
         def mutate(self, _: None) -> Any:
@@ -268,6 +326,7 @@ class BudgetLine(Aggregate):
             line.totals = LineTotals(**line.totals)
             line.reversed_versions = set(line.reversed_versions)
             line.__dict__.setdefault("close_outcome", None)  # snapshots taken before it
+            line.take_on_corrected = set(line.__dict__.get("take_on_corrected", ()))
             return line
 
     def __init__(
@@ -303,6 +362,8 @@ class BudgetLine(Aggregate):
         many payments it receives. A reversal is decided against the original event,
         which the command handler reads from the store."""
         self.close_outcome: str | None = None
+        self.take_on_corrected: set[str] = set()
+        """Command ids of reversed take-ons that a later take-on has corrected."""
         """How the line's last year-end close settled it (``carry_over`` or ``lapse``), as
         its last closing entry says; None while no close has moved money on it."""
 
@@ -353,6 +414,51 @@ class BudgetLine(Aggregate):
     def allocate(self, amount: int, *, initial: bool, **meta: Any) -> None:
         self._refuse_duplicate(self.Allocated, amount, None, meta)
         self.trigger_event(self.Allocated, amount=amount, initial=initial, **meta)
+
+    def take_on(self, amount: int, *, corrects: str | None, **meta: Any) -> None:
+        """Enter the line's opening balance (the caller checks the year allows it)."""
+        if self.totals.carried_in - self.totals.taken_on:
+            raise TakeOnClosed(
+                f"{self.label} already received last year's carryover from the ledger's own "
+                "close: its opening balance is that, not a take-on"
+            )
+        self._refuse_duplicate(self.OpeningBalanceTaken, amount, None, meta)
+        self.trigger_event(self.OpeningBalanceTaken, amount=amount, corrects=corrects, **meta)
+
+    def receive(self, amount: int, *, payer: str, **meta: Any) -> None:
+        """Record non-fiscal income received on this line."""
+        if self.fund_source in FISCAL_FUND_SOURCE_VALUES:
+            raise NatureMismatch(
+                f"{self.label} is funded by appropriation ({self.fund_source}): money from the "
+                "finance bureau is allocated (allocate_budget), not received; a receipt goes to "
+                "a line of a non-fiscal fund source (上级补助收入, 事业收入, 经营收入, "
+                "附属单位上缴收入, 其他收入)"
+            )
+        self._refuse_duplicate(self.Received, amount, payer, meta)
+        self.trigger_event(self.Received, amount=amount, payer=payer, **meta)
+
+    def use_non_fiscal_balance(self, amount: int, **meta: Any) -> None:
+        """Draw earlier years' non-fiscal balance into this line (使用非财政拨款结余)."""
+        if self.fund_source in FISCAL_FUND_SOURCE_VALUES:
+            raise NatureMismatch(
+                f"{self.label} is funded by appropriation: 使用非财政拨款结余 draws on a "
+                "non-fiscal balance and goes to a line of a non-fiscal fund source"
+            )
+        self._refuse_duplicate(self.NonFiscalBalanceUsed, amount, None, meta)
+        self.trigger_event(self.NonFiscalBalanceUsed, amount=amount, **meta)
+
+    def distribute_balance(
+        self, amount: int, *, purpose: str, close: CloseRelease | None = None, **meta: Any
+    ) -> None:
+        """Distribute non-fiscal surplus of this line (结余分配)."""
+        if self.fund_source in FISCAL_FUND_SOURCE_VALUES:
+            raise NatureMismatch(
+                f"{self.label} is funded by appropriation: its unspent money carries over or "
+                "lapses at the close; 结余分配 is of non-fiscal surplus"
+            )
+        self._refuse_duplicate(self.BalanceDistributed, amount, purpose, meta)
+        self._require_available(amount, "a distribution of surplus", close)
+        self.trigger_event(self.BalanceDistributed, amount=amount, purpose=purpose, **meta)
 
     def reduce(self, amount: int, *, close: CloseRelease | None = None, **meta: Any) -> None:
         self._refuse_duplicate(self.Reduced, amount, None, meta)
@@ -500,8 +606,8 @@ class BudgetLine(Aggregate):
                 f"entry {version} of {self.label} (command {original.command_id}) is already "
                 "reversed"
             )
-        if kind == ALLOCATED:
-            self._require_available(original.amount, "reversing that allocation", close)
+        if kind in MONEY_IN_KINDS:
+            self._require_available(original.amount, "reversing that entry", close)
         self.trigger_event(
             self.EntryReversed,
             reverses_version=version,
@@ -514,7 +620,7 @@ class BudgetLine(Aggregate):
             three_public=getattr(original, "three_public", None),
             procurement_category=getattr(original, "procurement_category", None),
             supplier_size=getattr(original, "supplier_size", None),
-            payee=getattr(original, "payee", None),
+            payee=_party(original),
             reversed_document_no=original.document_no,
             reason=reason,
             **meta,
@@ -603,7 +709,7 @@ class BudgetLine(Aggregate):
             economic_code=economic_code,
             from_carryover=from_carryover,
         )
-        key = posting_key(kind, event.document_no, getattr(event, "payee", None), event.amount)
+        key = posting_key(kind, event.document_no, _party(event), event.amount)
         self.posting_keys[key] = self.posting_keys.get(key, 0) + 1
 
     def _reverse(self, event: BudgetLine.EntryReversed) -> None:

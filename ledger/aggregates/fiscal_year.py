@@ -55,6 +55,14 @@ class FiscalYear(Aggregate):
         def apply(self, aggregate: Any) -> None:
             aggregate.facts = dict(self.facts)
 
+    class PostingsBegan(PostedEvent):
+        """The year's first money posting was made (recorded with it, once). Until then the
+        unit may take on opening balances (``open_balance``); after it, a take-on is only
+        corrected (reversed and posted again as a correction)."""
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.postings_began = True
+
     class ClosingStarted(PostedEvent):
         """年终结账 began: no more ordinary postings; lines are carried over or lapse."""
 
@@ -128,6 +136,8 @@ class FiscalYear(Aggregate):
         self.prior_year_figures: dict[str, Any] | None = None
         self.three_public_budget: dict[str, int] = {}
         self.facts: dict[str, Any] = {}
+        self.postings_began = False
+        """True once a money posting other than a take-on was made into the year."""
 
     @staticmethod
     def create_id(unit_code: str, year: int) -> UUID:
@@ -139,6 +149,13 @@ class FiscalYear(Aggregate):
 
     def import_prior_year_figures(self, figures: dict[str, Any], **meta: Any) -> None:
         self.trigger_event(self.PriorYearFiguresImported, figures=figures, **meta)
+
+    def begin_postings(self, **meta: Any) -> bool:
+        """Record the year's first money posting; False (nothing recorded) if it had one."""
+        if self.postings_began:
+            return False
+        self.trigger_event(self.PostingsBegan, **meta)
+        return True
 
     def set_three_public_budget(self, amounts: dict[str, int], **meta: Any) -> None:
         self.trigger_event(self.ThreePublicBudgetSet, amounts=amounts, **meta)

@@ -37,21 +37,35 @@ FISCAL_FUND_SOURCES = frozenset(
 
 
 class Nature(StrEnum):
-    """支出性质: what a line is for: keeping the unit running, or a project."""
+    """支出性质: what a line is for: keeping the unit running, a project, or one of the
+    other kinds of spending the 支出决算表 lists beside them (money a unit passes up to its
+    superior, spends on its non-independent business, or passes down to its subordinates)."""
 
     BASIC_PERSONNEL = "basic_personnel"
     BASIC_PUBLIC = "basic_public"
     PROJECT = "project"
+    HIGHER_LEVEL_REMITTANCE = "higher_level_remittance"
+    """上缴上级支出."""
+    OPERATING = "operating"
+    """经营支出."""
+    AFFILIATED_SUBSIDY = "affiliated_subsidy"
+    """对附属单位补助支出."""
 
     @property
     def is_basic(self) -> bool:
-        return self is not Nature.PROJECT
+        return self in (Nature.BASIC_PERSONNEL, Nature.BASIC_PUBLIC)
 
+
+#: The kinds of spending beside basic and project, in the order the 支出决算表 lists them.
+OTHER_NATURES = (Nature.HIGHER_LEVEL_REMITTANCE, Nature.OPERATING, Nature.AFFILIATED_SUBSIDY)
 
 NATURE_NAMES: dict[Nature, str] = {
     Nature.BASIC_PERSONNEL: "基本支出（人员经费）",
     Nature.BASIC_PUBLIC: "基本支出（公用经费）",
     Nature.PROJECT: "项目支出",
+    Nature.HIGHER_LEVEL_REMITTANCE: "上缴上级支出",
+    Nature.OPERATING: "经营支出",
+    Nature.AFFILIATED_SUBSIDY: "对附属单位补助支出",
 }
 
 

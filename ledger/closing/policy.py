@@ -63,7 +63,7 @@ class ClosingPolicy(BaseModel):
             rule = self.project.get(f"{unit_code}/{project_code}")
             if rule is not None:
                 return rule.outcome, f'project."{unit_code}/{project_code}"'
-        if nature.is_basic:
+        if nature is not Nature.PROJECT:  # basic lines and the others without a project
             field = "basic"
         elif continuing:
             field = "continuing_project"

@@ -63,7 +63,10 @@ def issue(
 @pytest.fixture
 def api(ledger: Ledger, database_url: str) -> Iterator[tuple[TestClient, dict[Any, str]]]:
     Scenario(ledger).given(
-        *setup_commands(), cmd("allocate_budget", line="L1", amount="1000", initial=True)
+        *setup_commands(),
+        cmd("allocate_budget", line="L1", amount="1000", initial=True),
+        cmd("declare_department", code="D1", name="测试部门"),
+        cmd("assign_unit_to_department", department="D1", unit=UNIT),
     )
     tokens: dict[Any, str] = {role: issue(ledger, f"user-{role.value}", role) for role in Role}
     tokens["cleared"] = issue(ledger, "auditor-cleared", Role.AUDITOR, clearance=True)
@@ -82,12 +85,17 @@ def auth(tokens: dict[Any, str], role: Any, key: str | None = None) -> dict[str,
 #: The specification the matrix checks: who may call what.
 ADMIN_PATHS = {
     "/v1/units",
+    "/v1/departments",
+    "/v1/department-members",
     "/v1/units/{unit}/years",
     "/v1/units/{unit}/years/{year}/reopen",
     "/v1/units/{unit}/years/{year}/close/resume",
     "/v1/units/{unit}/years/{year}/close/abandon",
 }
-CLOSER_PATHS = {"/v1/units/{unit}/years/{year}/close"}
+CLOSER_PATHS = {
+    "/v1/units/{unit}/years/{year}/close",
+    "/v1/units/{unit}/years/{year}/lines/{line}/opening-balance",  # a take-on
+}
 
 
 def needed_role(route: APIRoute) -> Role | None:
@@ -109,7 +117,7 @@ def test_role_matrix(api: tuple[TestClient, dict[Any, str]]) -> None:
     assert len(routes) >= 20
     checked = 0
     for route in routes:
-        path = route.path.format(unit=UNIT, year=YEAR, line="L1")
+        path = route.path.format(unit=UNIT, year=YEAR, line="L1", department="D1")
         needed = needed_role(route)
         for method in route.methods:
             for role in ROLES:

@@ -209,3 +209,79 @@ def test_closing_then_opening_conserves_money_across_the_year_boundary(
         failed = [c for c in check_year(books, UNIT, year) if not c.ok]
         assert failed == []
     ledger.close()
+
+
+NON_FISCAL = cmd(
+    "open_budget_line",
+    unit=UNIT,
+    year=YEAR,
+    line="QT1",
+    title="其他收入",
+    nature="project",
+    function_code="2150805",
+    project="P1",
+    fund_source="other",
+)
+money_in_and_out = st.lists(
+    st.tuples(
+        st.sampled_from(["receive", "use", "distribute", "disburse", "reverse"]),
+        st.integers(min_value=1, max_value=500_000),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    max_size=30,
+)
+IN_OUT = {
+    "receive": ("record_receipt", {"payer": "缴款人"}, "Received", 1),
+    "use": ("use_non_fiscal_balance", {}, "NonFiscalBalanceUsed", 1),
+    "distribute": ("distribute_balance", {"purpose": "提取专用基金"}, "BalanceDistributed", -1),
+    "disburse": ("disburse", {"payee": "收款人", "economic_code": "30227"}, "Disbursed", -1),
+}
+
+
+@given(st.integers(min_value=1, max_value=10**7), money_in_and_out)
+def test_take_ons_receipts_and_distributions_conserve_money_and_the_identities(
+    opening: int, ops: list[tuple[str, int, int]]
+) -> None:
+    ledger = build_ledger(Settings(database_url="memory://"))
+    scenario = Scenario(ledger).given(*setup_commands(), NON_FISCAL)
+    scenario.when(cmd("open_balance", line="QT1", amount=yuan_str(opening), document_no="批复"))
+    available = opening
+    entries: list[tuple[str, int, int]] = []  # (command id, signed effect, amount)
+    reversed_ids: set[str] = set()
+    for kind, fen, pick in ops:
+        if kind == "reverse":
+            if not entries:
+                continue
+            target, sign, amount = entries[pick % len(entries)]
+            command = cmd("reverse_entry", line="QT1", reverses_command_id=target, reason="冲销")
+            if target in reversed_ids:
+                expected: type[Exception] | None = NotReversible
+            else:
+                expected = Overspend if sign > 0 and amount > available else None
+            delta = -sign * amount
+        else:
+            command_type, extra, _, sign = IN_OUT[kind]
+            command = cmd(command_type, line="QT1", amount=yuan_str(fen), **extra)
+            expected = Overspend if sign < 0 and fen > available else None
+            delta = sign * fen
+        try:
+            scenario.when(command)
+        except (Overspend, NotReversible) as error:
+            assert type(error) is expected, (command, error)
+        else:
+            assert expected is None, (command, available)
+            available += delta
+            if kind == "reverse":
+                reversed_ids.add(command["reverses_command_id"])
+            else:
+                entries.append((command["command_id"], delta // abs(delta), abs(delta)))
+    books = books_of(ledger)
+    kinds = books.balances_by_account_kind()
+    assert sum(kinds.values()) == 0
+    brought_in = -(kinds["brought_forward"] + kinds["received"] + kinds["drawn"])
+    assert brought_in == kinds["paid"] + kinds["available"] + kinds["distributed"]
+    line = books.lines[BudgetLine.id_for(UNIT, YEAR, "QT1")]
+    assert line.totals.available == available
+    assert [c for c in check_year(books, UNIT, YEAR) if not c.ok] == []
+    assert ledger.repository.get(line.id).totals == line.totals
+    ledger.close()

@@ -24,7 +24,9 @@ NOT_FREE_TEXT = {
     "line",
     "code",
     "project",
+    "department",
     "reverses_command_id",
+    "corrects",
     "function_code",
     "economic_code",
     "token_id",
@@ -45,6 +47,8 @@ MONEY = {**LINE, "amount": "10", "document_no": "记-1"}
 #: One valid command of every type (valid as a model; the books are not consulted).
 EXAMPLES: dict[str, dict[str, Any]] = {
     "register_unit": {"code": "U1", "name": "测试局"},
+    "declare_department": {"code": "D1", "name": "测试部门"},
+    "assign_unit_to_department": {"department": "D1", "unit": "U1"},
     "open_fiscal_year": {"unit": "U1", "year": 2022},
     "register_project": {"unit": "U1", "code": "P1", "name": "项目", "implementing_units": "某"},
     "open_budget_line": {
@@ -59,6 +63,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "disburse": {**MONEY, "payee": "某公司", "economic_code": "30227"},
     "claw_back": MONEY,
     "reverse_entry": {**LINE, "reverses_command_id": "d-1", "reason": "错", "document_no": "记-2"},
+    "open_balance": {**MONEY, "corrects": "ob-1"},
+    "record_receipt": {**MONEY, "payer": "上级主管部门"},
+    "use_non_fiscal_balance": MONEY,
+    "distribute_balance": {**MONEY, "purpose": "提取专用基金"},
     "import_prior_year_figures": {"unit": "U1", "year": 2022, "figures": FIGURES},
     "set_three_public_budget": {"unit": "U1", "year": 2022, "amounts": {}},
     "record_year_facts": {"unit": "U1", "year": 2022, "facts": {}},
