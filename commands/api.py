@@ -62,9 +62,8 @@ from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import REQUIRED_ROLE, Actor, Role
 from ledger.settings import Settings
-from projections.audit_trail import audit_trail
+from projections.audit_trail import unit_trail
 from projections.balances import balances_report
-from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
@@ -632,7 +631,8 @@ def _add_report_routes(app: FastAPI) -> None:
         caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
-        checks = check_year(books_of(_ledger(request)), unit, year, clearance=caller.clearance)
+        books = books_for_reports(_ledger(request), request.app.state.database_url, unit=unit)
+        checks = check_year(books, unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
             "year": year,
@@ -656,10 +656,9 @@ def _add_audit_routes(app: FastAPI) -> None:
         """Every event touching one line (``year`` and ``line``), one project, one payee,
         or the line entries under one document number; classified (涉密) ones only with
         clearance."""
-        ledger = _ledger(request)
-        return audit_trail(
-            ledger.read_events(),
-            books_of(ledger),
+        return unit_trail(
+            _ledger(request),
+            request.app.state.database_url,
             unit=unit,
             year=year,
             line=line,

@@ -38,7 +38,7 @@ from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
 from ledger.tokens import new_token
-from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
+from projections.audit_trail import TRAIL_COLUMNS, trail_rows, unit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
@@ -776,7 +776,8 @@ def check_command(
     ledger = build_ledger(settings)
     try:
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
-        checks = check_year(books_of(ledger), unit, year, clearance=clearance)
+        books = books_for_reports(ledger, settings.effective_database_url, unit=unit)
+        checks = check_year(books, unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:
@@ -946,10 +947,9 @@ def audit_trail_command(
     ledger = build_ledger(settings)
     try:
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
-        books = books_of(ledger)
-        trail = audit_trail(
-            ledger.read_events(),
-            books,
+        trail = unit_trail(
+            ledger,
+            settings.effective_database_url,
             unit=unit,
             year=year,
             line=line,

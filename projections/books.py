@@ -22,7 +22,7 @@ from ledger.application import Ledger
 from ledger.classifications import FISCAL_FUND_SOURCES, FundSource, Nature
 from ledger.errors import UnknownUnit, YearNotOpen
 from ledger.line_totals import LineTotals
-from ledger.postings import postings_for
+from ledger.postings import kind_legs, postings_for
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,9 @@ class Books:
     """Every correcting entry posted into a closed year, in log order."""
     accounts: dict[str, int] = field(default_factory=dict)
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
+    kinds: dict[str, int] = field(default_factory=dict)
+    """The accounts summed by kind (issued, returned, available, paid, transit), over the
+    whole ledger even in books of one unit (see ``scope``): the double-entry check."""
     position: int = 0
     point_in_time: bool = False
     """Books of a past moment (as of a business date or a log position), not the present."""
@@ -198,8 +201,7 @@ class Books:
         available on a line, paid out, or returned.
         """
         kinds = dict.fromkeys(("issued", "returned", "available", "paid", "transit"), 0)
-        for account, balance in self.accounts.items():
-            kinds[account.rsplit(":", 1)[1]] += balance
+        kinds.update(self.kinds)
         return kinds
 
     def adjustments_of(self, unit_code: str, year: int) -> list[AdjustmentView]:
@@ -220,6 +222,7 @@ class Books:
     def apply(self, event: Any, position: int = 0) -> None:
         """Fold one event in. Events the books do not track are ignored."""
         if self.scope is not None and not self._in_scope(event):
+            self._count_kinds_of(event)  # the ledger-wide totals still move
             return
         if getattr(event, "adjustment_reason", None):
             self._note_adjustment(event, position)
@@ -294,6 +297,23 @@ class Books:
             return bool(event.unit_code == self.scope)
         return event.originator_id in self.lines or event.originator_id in self._year_keys
 
+    def _count_kinds_of(self, event: Any) -> None:
+        """Add a money event of another unit to the totals by account kind only."""
+        if isinstance(event, BudgetLine.EntryReversed):
+            kind, amount = event.reversed_kind, -event.amount
+        elif isinstance(event, BudgetLine.MoneyEvent | BudgetLine.ClosingEvent):
+            kind, amount = type(event).__name__, event.amount
+        elif isinstance(event, BudgetLine.CloseAdjusted):
+            kind, amount = event.settles, event.amount
+        else:
+            return
+        self._add_kinds(kind, amount)
+
+    def _add_kinds(self, kind: str, amount: int) -> None:
+        for account_kind, sign in kind_legs(kind):
+            _add(self.kinds, account_kind, sign * amount)
+        self.touched.add(("kinds", "ledger"))
+
     def _year_of(self, event: Any) -> YearView:
         return self.years[self._year_keys[event.originator_id]]
 
@@ -351,6 +371,7 @@ class Books:
         for posting in postings_for(kind, amount, line_id=line.key, fund_source=line.fund_source):
             _add(self.accounts, posting.account, posting.amount)
             self.touched.add(("account", posting.account))
+        self._add_kinds(kind, amount)
 
 
 def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
@@ -361,13 +382,16 @@ def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
         tally.pop(key, None)
 
 
-def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -> Books:
+def fold(
+    events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None, scope: str | None = None
+) -> Books:
     """Fold ``(position, event)`` pairs into books.
 
     With ``as_of_date``, events whose business date is later are left out: the books
     as they stood on that date (including corrections posted since, if dated earlier).
+    With ``scope`` (a unit code), the books of that unit only (see ``Books.scope``).
     """
-    books = Books()
+    books = Books(scope=scope)
     not_yet: set[UUID] = set()  # aggregates created after the as-of date
     for position, event in events:
         business_date = getattr(event, "business_date", None)

@@ -29,7 +29,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
-from ledger.aggregates import FiscalYear, YearStatus
+from ledger.aggregates import FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
@@ -44,12 +44,13 @@ from projections.books import (
     UnitView,
     YearView,
     books_of,
+    fold,
 )
 
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
 #: Prefix of the document tables of the current layout (kind, key, doc, unit).
-LAYOUT = "rm2"
+LAYOUT = "rm3"
 #: Events applied per transaction when the read model follows the log.
 BATCH = 1000
 #: … and when it is rebuilt: a document touched many times is written once per batch.
@@ -103,6 +104,8 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
     if kind == "account":
         balance = books.accounts.get(key)
         return None if balance is None else {"balance": balance}
+    if kind == "kinds":
+        return dict(books.kinds)
     if kind == "adjustment":
         found = next((a for a in books.adjustments if str(a.position) == key), None)
         if found is None:
@@ -118,6 +121,8 @@ def unit_of(books: Books, kind: str, key: str, doc: Doc) -> str:
     the carryover transit accounts). Every document but an account's names its unit."""
     if kind == "unit":
         return key
+    if kind == "kinds":
+        return ""
     if kind != "account":
         return str(doc["unit_code"])
     if key.startswith("line:"):
@@ -135,6 +140,7 @@ def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
         + [("line", str(i)) for i in books.lines]
         + [("account", a) for a in books.accounts]
         + [("adjustment", str(a.position)) for a in books.adjustments]
+        + [("kinds", "ledger")]
     )
     return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
 
@@ -181,6 +187,8 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
             lines.append((line.opened_at, line))
         elif kind == "account":
             books.accounts[key] = doc["balance"]
+        elif kind == "kinds":
+            books.kinds = dict(doc)
         elif kind == "adjustment":
             books.adjustments.append(
                 AdjustmentView(**{**doc, "business_date": date.fromisoformat(doc["business_date"])})
@@ -566,10 +574,45 @@ def books_for_reports(
     if as_of_position is not None and as_of_position < 0:
         raise InvalidInput(f"log position {as_of_position} is before the log begins")
     point_in_time = as_of_position is not None or as_of_date is not None
-    store = None if point_in_time else store_for(database_url)
-    if store is None:
+    store = store_for(database_url)
+    code = None if store is None or unit is None else store.unit_code(unit)
+    if store is None or (point_in_time and code is None):
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
-    code = None if unit is None else store.unit_code(unit)
     if unit is not None and code is None:
         return current_books(ledger, store)  # not in the read model (yet): read it all
+    if point_in_time and code is not None:
+        return unit_books_at(
+            ledger, store, code, as_of_position=as_of_position, as_of_date=as_of_date
+        )
     return current_books(ledger, store, unit=code)
+
+
+def unit_aggregates(books: Books, code: str) -> list[UUID]:
+    """Ids of everything of the unit the books know: the unit, its years, projects and
+    lines — whose events are the unit's whole history."""
+    ids = [Unit.id_for(code)]
+    ids += [FiscalYear.id_for(u, y) for u, y in books.years if u == code]
+    ids += [Project.id_for(u, c) for u, c in books.projects if u == code]
+    ids += [line.id for line in books.lines.values() if line.unit_code == code]
+    return ids
+
+
+def unit_books_at(
+    ledger: Ledger,
+    store: ReadModelStore,
+    code: str,
+    *,
+    as_of_position: int | None = None,
+    as_of_date: date | None = None,
+) -> Books:
+    """One unit's books at a log position or a business date: the fold of that unit's own
+    events (read through the primary key: which aggregates are the unit's comes from the
+    read model), not of the whole log — the unit's reports come out as from
+    ``books_of`` (a property test holds them equal)."""
+    present = current_books(ledger, store, unit=code)
+    stop = present.position if as_of_position is None else min(as_of_position, present.position)
+    events = ledger.read_events_of(unit_aggregates(present, code), stop=stop)
+    books = fold(events, as_of_date=as_of_date, scope=code)
+    books.point_in_time = True
+    books.position = stop
+    return books

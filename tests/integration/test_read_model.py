@@ -29,6 +29,7 @@ from ledger.settings import Settings
 from projections.books import books_of
 from projections.final_accounts import final_accounts
 from projections.read_model import (
+    LAYOUT,
     ReadModelStore,
     all_docs,
     books_for_reports,
@@ -104,7 +105,7 @@ def test_a_read_model_of_the_older_layout_is_replaced(database_url: str) -> None
         c.execute(store._q("CREATE TABLE {t} (kind TEXT, key TEXT, doc TEXT)", t=old))
         c.execute(store._q("UPDATE {t} SET table_name = %s", t="readmodel_live"), (old,))
     again = ReadModelStore(database_url)
-    assert again.live_table().startswith("rm2_") and again.position() == 0
+    assert again.live_table().startswith(f"{LAYOUT}_") and again.position() == 0
 
 
 def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url: str) -> None:
