@@ -978,16 +978,27 @@ def audit_verify_command(
             "the log up to that position differs. Repeatable.",
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Verify from the first event, not the checkpoint.")
+    ] = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute the hash chain over the whole log (with the chain key, if set) and check
     every expected head and every year-end seal; name the first event where it breaks
-    (exit status 1; 2 if it cannot be verified). Prints the head to file as an anchor."""
+    (exit status 1; 2 if it cannot be verified). Prints the head to file as an anchor.
+    With FUNDFLOW_VERIFY_STATE_FILE, goes on from where the last successful run ended."""
     anchors = parse_heads(expect_head or [])
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
-        outcome = audit_chain(ledger, anchors)
-    except TypeError as error:
+        outcome = audit_chain(
+            ledger,
+            anchors,
+            state=settings.verify_state_file,
+            database_url=settings.effective_database_url,
+            full=full,
+        )
+    except (TypeError, ValueError) as error:
         typer.echo(f"rejected: {error}", err=True)
         raise typer.Exit(2) from None
     finally:

@@ -440,15 +440,34 @@ class Verification:
         return bool(self.key_ids)
 
 
-def _hashes(recorder: Any) -> Iterator[tuple[int, str]]:
-    start = 1
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a successful ``verify`` ended — its head, the keys and unkeyed links it met,
+    and how many events it verified in all: the next run may go on from there instead of
+    from the first event (kept outside the database, like any anchor)."""
+
+    head: Head
+    key_ids: tuple[str, ...] = ()
+    unkeyed: int = 0
+    events: int = 0
+
+    @classmethod
+    def of(cls, verification: Verification) -> Checkpoint:
+        return cls(
+            verification.head or GENESIS_HEAD,
+            verification.key_ids,
+            verification.unkeyed,
+            verification.events,
+        )
+
+
+def _hashes(recorder: Any, start: int = 1) -> Iterator[tuple[int, str]]:
     while page := recorder.select_hashes(start, PAGE):
         yield from page
         start = page[-1][0] + 1
 
 
-def _events(recorder: ApplicationRecorder) -> Iterator[Any]:
-    start = 1
+def _events(recorder: ApplicationRecorder, start: int = 1) -> Iterator[Any]:
     while page := recorder.select_notifications(start, PAGE):
         yield from page
         start = page[-1].id + 1
@@ -460,20 +479,24 @@ def _chained(recorder: ApplicationRecorder) -> ChainWriter:
     return recorder
 
 
-def verify(recorder: ApplicationRecorder) -> Verification:
+def verify(recorder: ApplicationRecorder, since: Checkpoint | None = None) -> Verification:
     """Recompute the chain over the whole log with the recorder's keyring; name the first
-    event where it breaks.
+    event where it breaks. ``since`` (a checkpoint of an earlier successful run) goes on
+    from there: the link stored at its head must still be the one verified then, and only
+    the events after it are recomputed — what the earlier run verified is taken as it was
+    (``audit verify --full`` verifies everything again).
 
     Unkeyed links are accepted only before the first keyed one (a log written before a key
     was set up); an unkeyed link after a keyed one, a link naming a key the keyring does
     not hold, or — with a keyring — a log none of whose links is keyed, is a forgery as
     far as anyone can tell. Without a keyring a keyed chain cannot be verified at all."""
     keyring = _chained(recorder).keyring
-    previous = GENESIS
-    count = unkeyed = last = 0
-    key_ids: list[str] = []
-    hashes = _hashes(recorder)
-    events = _events(recorder)
+    since = since or Checkpoint(GENESIS_HEAD)
+    previous, last = since.head.hash, since.head.position
+    count, unkeyed = since.events, since.unkeyed
+    key_ids: list[str] = list(since.key_ids)
+    hashes = _hashes(recorder, last + 1)
+    events = _events(recorder, last + 1)
     hash_row = next(hashes, None)
     event = next(events, None)
 
@@ -488,6 +511,13 @@ def verify(recorder: ApplicationRecorder) -> Verification:
             unverifiable=unverifiable,
         )
 
+    found = stored_link(recorder, last)
+    if found is None or not hmac.compare_digest(found, previous):
+        return broken(
+            last,
+            f"the link of event {last} is not the one verified last time ({since.head}): "
+            f"the log up to event {last} was rewritten or cut",
+        )
     while hash_row is not None or event is not None:
         if hash_row is not None and (event is None or hash_row[0] < event.id):
             return broken(

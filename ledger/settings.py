@@ -70,6 +70,15 @@ class Settings(BaseSettings):
             "SHA-256 and detects accidental damage only."
         ),
     )
+    verify_state_file: Path | None = Field(
+        default=None,
+        description=(
+            "Where `audit verify` keeps the checkpoint of its last successful run "
+            "(FUNDFLOW_VERIFY_STATE_FILE), to go on from there next time (`--full`: from "
+            "the first event). Outside the database, like the chain key file. Unset: "
+            "every run verifies the whole log."
+        ),
+    )
     fault_kill_after_steps: int | None = Field(
         default=None,
         description=(
