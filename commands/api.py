@@ -50,8 +50,9 @@ from commands.models import (
     TransferToEnterprise,
     parse_command,
 )
-from commands.problems import from_error, problem
+from commands.problems import from_error, problem, too_many
 from commands.process import die_with_parent
+from commands.rate_limit import RateLimited, Throttle
 from ledger import tokens
 from ledger.aggregates import ApiToken
 from ledger.application import Ledger
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         redoc_url=None,
     )
     app.state.database_url = settings.effective_database_url
+    app.state.throttle = Throttle(settings.auditor_queries_per_minute, settings.auditor_query_burst)
     if ledger is not None:
         app.state.ledger = ledger
     _install_error_handlers(app)
@@ -274,6 +276,7 @@ def authenticate(
     actor = Actor(token.identity, Role(token.role), units=units, clearance=token.clearance)
     caller = Caller(actor, token.clearance)
     request.state.identity = token.identity
+    request.state.token_id = parts[0]  # the rate limit of expensive queries is per token
     request.state.clearance = token.clearance  # errors are shown as the caller may read them
     return caller
 
@@ -498,6 +501,7 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "The books do not allow it"),
         (413, "Request too large"),
         (422, "Invalid input"),
+        (429, "Too many expensive queries from this token (Retry-After says when to retry)"),
     ]
 }
 
@@ -631,6 +635,7 @@ def _add_report_routes(app: FastAPI) -> None:
         caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
+        _expensive(request)
         books = books_for_reports(_ledger(request), request.app.state.database_url, unit=unit)
         checks = check_year(books, unit, year, clearance=caller.clearance)
         return {
@@ -656,6 +661,7 @@ def _add_audit_routes(app: FastAPI) -> None:
         """Every event touching one line (``year`` and ``line``), one project, one payee,
         or the line entries under one document number; classified (涉密) ones only with
         clearance."""
+        _expensive(request)
         return unit_trail(
             _ledger(request),
             request.app.state.database_url,
@@ -667,6 +673,11 @@ def _add_audit_routes(app: FastAPI) -> None:
             document_no=document_no,
             clearance=caller.clearance,
         )
+
+
+def _expensive(request: Request) -> None:
+    """Count an expensive auditor query against the caller's token (429 over the limit)."""
+    request.app.state.throttle.take(request.state.token_id)
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:
@@ -683,6 +694,8 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             int | None, Query(ge=0, description="Log position: the books at that moment.")
         ] = None,
     ) -> dict[str, Any]:
+        if as_of is not None or as_of_position is not None:
+            _expensive(request)
         books = books_for_reports(
             _ledger(request),
             request.app.state.database_url,
@@ -703,6 +716,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def ledger_error(request: Request, error: LedgerError) -> Response:
         request.state.outcome = error.code
         return from_error(error, clearance=getattr(request.state, "clearance", False))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, error: RateLimited) -> Response:
+        request.state.outcome = error.code
+        return too_many(str(error), error.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
         description="The service stores the postings of concurrent requests together, "
         "many per transaction, through one writer (FUNDFLOW_GROUP_COMMIT).",
     )
+    auditor_queries_per_minute: float = Field(
+        default=60,
+        ge=0,
+        description="Expensive auditor queries (trail, check, books as of a past moment) "
+        "one API token may make a minute, after its burst (0: no limit).",
+    )
+    auditor_query_burst: int = Field(
+        default=30, ge=1, description="Expensive auditor queries a token may make at once."
+    )
     pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
     chain_key_file: Path | None = Field(
