@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commands.batch_api import PATH as BATCH_PATH
+from commands.batch_api import add_batch_route
 from commands.closing import CloseReport, abandon_close, close_year, resume_close
 from commands.group_commit import GroupCommitter
 from commands.handlers import CommandHandler, CommandResult
@@ -95,17 +97,19 @@ class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, whether or not they say their
     length up front."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths allowed more (the batch route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         started = False
@@ -115,7 +119,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -128,11 +132,11 @@ class BodyLimit:
             await self.app(scope, limited, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
-            413, "request_too_large", f"the request body is larger than {self.max_bytes} bytes"
+            413, "request_too_large", f"the request body is larger than {limit} bytes"
         )
         await response(scope, receive, send)
 
@@ -226,7 +230,11 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         app.state.ledger = ledger
     _install_error_handlers(app)
     app.add_middleware(RejectDuplicateKeys)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={BATCH_PATH: max(settings.max_batch_bytes, settings.max_request_bytes)},
+    )
     # Outermost (added last): every response, 400 / 413 / 500 included, is logged and
     # carries its request id.
     _install_access_log(app)
@@ -247,6 +255,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     _add_close_route(app, settings)
     _add_report_routes(app)
     _add_audit_routes(app)
+    add_batch_route(app, requires, _PROBLEM_RESPONSES)
     return app
 
 

@@ -803,6 +803,12 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes (each with its own writer).")
     ] = 1,
+    http: Annotated[
+        str, typer.Option(help="uvicorn's HTTP parser: auto (httptools if installed), h11.")
+    ] = "auto",
+    loop: Annotated[
+        str, typer.Option(help="uvicorn's event loop: auto (uvloop if installed), asyncio.")
+    ] = "auto",
     database_url: DatabaseOption = None,
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn). SIGTERM finishes in-flight requests first."""
@@ -818,6 +824,8 @@ def serve(
         "access_log": False,
         "timeout_graceful_shutdown": 30,
         "log_level": "warning",
+        "http": http,
+        "loop": loop,
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=64 * 1024, description="Largest request body the service accepts."
     )
+    max_batch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="Largest body of POST /v1/batch (up to 5,000 commands).",
+    )
     closing_policy: Path | None = Field(
         default=None, description="Closing policy file of the service (default: packaged)."
     )
