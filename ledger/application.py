@@ -115,7 +115,7 @@ class Ledger(Application[UUID]):
             yield from self._decoded(page, classes)
 
     def read_events_of(
-        self, ids: Sequence[UUID], *, stop: int | None = None
+        self, ids: Sequence[UUID], *, start: int = 1, stop: int | None = None
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
         """The stored events of the aggregates ``ids`` up to log position ``stop``, in log
         order, with their notification ids: one unit's history, read through the primary
@@ -124,11 +124,11 @@ class Ledger(Application[UUID]):
         select_rows_of = getattr(self.recorder, "select_rows_of", None)
         wanted = set(ids)
         if select_rows_of is None or self.mapper.cipher or self.mapper.compressor:
-            for position, event in self.read_events(stop=last):
+            for position, event in self.read_events(start=start, stop=last):
                 if event.originator_id in wanted:
                     yield position, event
             return
-        yield from self._decoded(select_rows_of(list(wanted), last), {})
+        yield from self._decoded(select_rows_of(list(wanted), last, start), {})
 
     def _decoded(
         self, rows: Sequence[Any], classes: dict[str, Any]

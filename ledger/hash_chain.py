@@ -209,10 +209,10 @@ class ChainedSQLiteRecorder(ChainWriter, SQLiteApplicationRecorder):
             )
             return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
-    def select_rows_of(self, ids: Sequence[UUID], stop: int) -> list[Row]:
-        """The rows (as ``select_rows``) of the aggregates ``ids`` up to notification id
-        ``stop``, in log order: one unit's history read through the primary key, at a cost
-        that does not grow with the rest of the log."""
+    def select_rows_of(self, ids: Sequence[UUID], stop: int, start: int = 1) -> list[Row]:
+        """The rows (as ``select_rows``) of the aggregates ``ids`` with notification ids
+        from ``start`` to ``stop``, in log order: one unit's history read through the
+        primary key, at a cost that does not grow with the rest of the log."""
         rows: list[Row] = []
         for i in range(0, len(ids), 500):
             chunk = [u.hex for u in ids[i : i + 500]]
@@ -220,8 +220,8 @@ class ChainedSQLiteRecorder(ChainWriter, SQLiteApplicationRecorder):
                 c.execute(
                     f"SELECT rowid, originator_id, originator_version, topic, state FROM "
                     f"{self.events_table_name} WHERE originator_id IN "
-                    f"({','.join('?' * len(chunk))}) AND rowid <= ?",
-                    (*chunk, stop),
+                    f"({','.join('?' * len(chunk))}) AND rowid >= ? AND rowid <= ?",
+                    (*chunk, start, stop),
                 )
                 rows += [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
         rows.sort(key=lambda r: int(r[0]))
@@ -361,11 +361,11 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
             )
             return curs.fetchall()
 
-    def select_rows_of(self, ids: Sequence[UUID], stop: int) -> list[Row]:
-        """The rows (as ``select_rows``) of the aggregates ``ids`` up to notification id
-        ``stop``, in log order: one unit's history read through the primary key (one
-        index range per aggregate, whatever the table's statistics say), at a cost that
-        does not grow with the rest of the log."""
+    def select_rows_of(self, ids: Sequence[UUID], stop: int, start: int = 1) -> list[Row]:
+        """The rows (as ``select_rows``) of the aggregates ``ids`` with notification ids
+        from ``start`` to ``stop``, in log order: one unit's history read through the
+        primary key (one index range per aggregate, whatever the table's statistics say),
+        at a cost that does not grow with the rest of the log."""
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
@@ -375,9 +375,10 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
                     "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
                     "e.state FROM unnest(%s::uuid[]) AS u(id) CROSS JOIN LATERAL (SELECT * "
                     "FROM {events} x WHERE x.originator_id = u.id AND x.originator_version "
-                    ">= 1) AS e WHERE e.notification_id <= %s ORDER BY e.notification_id"
+                    ">= 1) AS e WHERE e.notification_id BETWEEN %s AND %s "
+                    "ORDER BY e.notification_id"
                 ).format(events=self._events()),
-                (list(ids), stop),
+                (list(ids), start, stop),
             )
             return curs.fetchall()
 

@@ -383,15 +383,19 @@ def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
 
 
 def fold(
-    events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None, scope: str | None = None
+    events: Iterable[tuple[int, Any]],
+    *,
+    as_of_date: date | None = None,
+    scope: str | None = None,
+    books: Books | None = None,
 ) -> Books:
-    """Fold ``(position, event)`` pairs into books.
+    """Fold ``(position, event)`` pairs into books (new ones, or ``books`` to go on from).
 
     With ``as_of_date``, events whose business date is later are left out: the books
     as they stood on that date (including corrections posted since, if dated earlier).
     With ``scope`` (a unit code), the books of that unit only (see ``Books.scope``).
     """
-    books = Books(scope=scope)
+    books = Books(scope=scope) if books is None else books
     not_yet: set[UUID] = set()  # aggregates created after the as-of date
     for position, event in events:
         business_date = getattr(event, "business_date", None)

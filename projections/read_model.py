@@ -57,6 +57,10 @@ BATCH = 1000
 REBUILD_BATCH = 20000
 #: Rows per executemany call.
 WRITE_CHUNK = 500
+#: A unit's documents are kept as a checkpoint once this many of its events have been
+#: applied since its last one: the books of a unit at a past log position are folded from
+#: the checkpoint before it, not from the unit's first event.
+CHECKPOINT_EVERY = 1000
 Doc = dict[str, Any]
 
 
@@ -145,6 +149,30 @@ def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
     return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
 
 
+def unit_docs(books: Books, code: str) -> dict[tuple[str, str], Doc]:
+    """The documents of one unit (its own: not the shared accounts), as a checkpoint."""
+    years = [y for u, y in books.years if u == code]
+    lines = [ln for y in years for ln in books.lines_of(code, y)]
+    keys = (
+        [("unit", code)]
+        + [("project", f"{u}/{c}") for u, c in books.projects if u == code]
+        + [("year", f"{code}/{y}") for y in years]
+        + [("line", line.key) for line in lines]
+        + [("adjustment", str(a.position)) for a in books.adjustments if a.unit_code == code]
+    )
+    return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
+
+
+def _unit_of_event(books: Books, event: Any) -> str | None:
+    line = books.lines.get(event.originator_id)
+    if line is not None:
+        return line.unit_code
+    year = books._year_keys.get(event.originator_id)
+    if year is not None:
+        return year[0]
+    return getattr(event, "unit_code", None) or getattr(event, "code", None)
+
+
 def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Books:
     """Books rebuilt from documents, as they stood at ``position``."""
     books = Books(position=position)
@@ -214,6 +242,8 @@ class ReadModelStore:
             raise ValueError("read models are kept in SQLite or PostgreSQL, not in memory")
         self.env = env
         self.schema = env.get("POSTGRES_SCHEMA", "public")
+        self.since_checkpoint: dict[str, int] = {}
+        """Events applied per unit since its last checkpoint (by this process)."""
         self._create_registry()
 
     # connections
@@ -297,6 +327,13 @@ class ReadModelStore:
                 "CREATE TABLE IF NOT EXISTS {t} (kind TEXT NOT NULL, key TEXT NOT "
                 "NULL, doc TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (kind, key))",
                 t=table,
+            )
+        )
+        c.execute(
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, position BIGINT NOT NULL, "
+                "docs TEXT NOT NULL, PRIMARY KEY (unit, position))",
+                t=f"{table}_cp",
             )
         )
         index = f"{table}_unit"
@@ -399,8 +436,41 @@ class ReadModelStore:
             for statement, rows in ((delete, deletes), (upsert, upserts)):
                 for i in range(0, len(rows), WRITE_CHUNK):
                     c.executemany(statement, rows[i : i + WRITE_CHUNK])
+            due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
+            checkpoints = [
+                (unit, books.position, _checkpoint_text(unit_docs(books, unit))) for unit in due
+            ]
+            c.executemany(
+                self._q(
+                    "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", t=f"{table}_cp"
+                ),
+                checkpoints,
+            )
+        for unit in due:
+            self.since_checkpoint.pop(unit, None)
         books.touched.clear()
         return True
+
+    def checkpoint(self, unit: str, position: int) -> Books | None:
+        """The unit's books at its last checkpoint at or before ``position`` (None if there
+        is none), in the live table."""
+        table = self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q(
+                    "SELECT position, docs FROM {t} WHERE unit = %s AND position <= %s "
+                    "ORDER BY position DESC LIMIT 1",
+                    t=f"{table}_cp",
+                ),
+                (unit, position),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        docs = orjson.loads(row[1])
+        books = books_from_docs(((k, key, doc) for k, key, doc in docs), int(row[0]))
+        books.scope = unit
+        return books
 
     def switch(self, table: str) -> str:
         """Point readers at ``table``; returns the table they used before."""
@@ -421,15 +491,18 @@ class ReadModelStore:
         table = f"{LAYOUT}_{self.name}_{number}"
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
+            self.since_checkpoint.clear()
             self._create_table(c, table)
         return table
 
     def drop(self, table: str) -> None:
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
@@ -440,6 +513,11 @@ class _Moved(Exception):
 
 
 # --- keeping it up to date --------------------------------------------------------------
+
+
+def _checkpoint_text(docs: dict[tuple[str, str], Doc]) -> str:
+    rows = [[kind, key, doc] for (kind, key), doc in sorted(docs.items())]
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def catch_up(
@@ -458,10 +536,14 @@ def catch_up(
     while books.position < target:
         expected = books.position
         upto = min(expected + batch, target)
+        counts = store.since_checkpoint
         for position, event in ledger.read_events(
             start=expected + 1, stop=upto, topics=TRACKED_TOPICS
         ):
             books.apply(event, position)
+            unit = _unit_of_event(books, event)
+            if unit is not None:
+                counts[unit] = counts.get(unit, 0) + 1
         books.position = upto
         try:
             store.write(table, books, expected)
@@ -611,8 +693,12 @@ def unit_books_at(
     ``books_of`` (a property test holds them equal)."""
     present = current_books(ledger, store, unit=code)
     stop = present.position if as_of_position is None else min(as_of_position, present.position)
-    events = ledger.read_events_of(unit_aggregates(present, code), stop=stop)
-    books = fold(events, as_of_date=as_of_date, scope=code)
+    ids = unit_aggregates(present, code)
+    start = None if as_of_date is not None else store.checkpoint(code, stop)
+    if start is None:  # a business date: dates do not follow the log, fold it all
+        books = fold(ledger.read_events_of(ids, stop=stop), as_of_date=as_of_date, scope=code)
+    else:  # from the unit's last checkpoint before the position
+        books = fold(ledger.read_events_of(ids, start=start.position + 1, stop=stop), books=start)
     books.point_in_time = True
     books.position = stop
     return books

@@ -27,6 +27,7 @@ from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
+from projections import read_model
 from projections.read_model import ReadModelStore, books_for_reports, catch_up
 from scripts.generate import generate
 from tests.conftest import postgres_schema_url
@@ -76,9 +77,19 @@ def history(
         path.write_text("\n".join(part) + "\n", encoding="utf-8")
         assert import_file(handler, path, batch_size=97, close_steps=True).ok
         if n == 0:  # the read model stops half way: the rest is its tail
-            catch_up(ledger, ReadModelStore(url))
+            # small batches and checkpoints: the past is folded from many starting points
+            every, read_model.CHECKPOINT_EVERY = read_model.CHECKPOINT_EVERY, 15
+            try:
+                catch_up(ledger, ReadModelStore(url), batch=40)
+            finally:
+                read_model.CHECKPOINT_EVERY = every
     books = books_of(ledger)
     assert any(p.classified for p in books.projects.values())
+    store = ReadModelStore(url)
+    table = store.live_table()
+    with store.transaction() as c:  # checkpoints of every unit were kept
+        c.execute(store._q("SELECT DISTINCT unit FROM {t}", t=f"{table}_cp"))
+        assert len(c.fetchall()) >= 2  # the first half of the log holds two units
     events = [e for _, e in ledger.read_events() if hasattr(e, "posted_by")]
     yield History(
         ledger,
