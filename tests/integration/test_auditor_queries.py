@@ -21,13 +21,13 @@ from ledger.application import Ledger
 from ledger.composition import build_ledger
 from ledger.errors import LedgerError
 from ledger.settings import Settings
+from projections import read_model
 from projections.audit_trail import audit_trail, unit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import check_year
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
-from projections import read_model
 from projections.read_model import ReadModelStore, books_for_reports, catch_up
 from scripts.generate import generate
 from tests.conftest import postgres_schema_url
