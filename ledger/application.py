@@ -130,6 +130,20 @@ class Ledger(Application[UUID]):
             return
         yield from self._decoded(select_rows_of(list(wanted), last, start), {})
 
+    def read_events_at(
+        self, positions: Sequence[int]
+    ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
+        """The stored events at these log positions, in log order."""
+        select_rows_at = getattr(self.recorder, "select_rows_at", None)
+        if select_rows_at is None or self.mapper.cipher or self.mapper.compressor:
+            wanted = set(positions)
+            for position, event in self.read_events(stop=max(positions, default=0)):
+                if position in wanted:
+                    yield position, event
+            return
+        if positions:
+            yield from self._decoded(select_rows_at(positions), {})
+
     def _decoded(
         self, rows: Sequence[Any], classes: dict[str, Any]
     ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:

@@ -209,6 +209,21 @@ class ChainedSQLiteRecorder(ChainWriter, SQLiteApplicationRecorder):
             )
             return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
+    def select_rows_at(self, positions: Sequence[int]) -> list[Row]:
+        """The rows (as ``select_rows``) at these notification ids, in log order."""
+        rows: list[Row] = []
+        for i in range(0, len(positions), 500):
+            chunk = list(positions[i : i + 500])
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+                    f"{self.events_table_name} WHERE rowid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                rows += [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+        rows.sort(key=lambda r: int(r[0]))
+        return rows
+
     def select_rows_of(self, ids: Sequence[UUID], stop: int, start: int = 1) -> list[Row]:
         """The rows (as ``select_rows``) of the aggregates ``ids`` with notification ids
         from ``start`` to ``stop``, in log order: one unit's history read through the
@@ -358,6 +373,24 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
                 ).format(events=self._events(), where=where),
                 (start, stop, *([list(topics)] if topics else [])),
                 prepare=True,
+            )
+            return curs.fetchall()
+
+    def select_rows_at(self, positions: Sequence[int]) -> list[Row]:
+        """The rows (as ``select_rows``) at these notification ids, in log order (one
+        look-up of the notification-id index each)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(
+                SQL(
+                    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                    "e.state FROM unnest(%s::bigint[]) AS p(id) CROSS JOIN LATERAL (SELECT * "
+                    "FROM {events} x WHERE x.notification_id = p.id) AS e "
+                    "ORDER BY e.notification_id"
+                ).format(events=self._events()),
+                (list(positions),),
             )
             return curs.fetchall()
 

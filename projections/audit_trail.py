@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
@@ -163,10 +164,18 @@ def unit_trail(
         ]
         if project is not None:
             ids.append(Project.id_for(code, project))
-    else:
-        ids = [i for i in unit_aggregates(books, code) if i in books.lines]
-    events = ledger.read_events_of(ids, stop=books.position)
-    return selection(events, books)
+        events = ledger.read_events_of(ids, stop=books.position)
+        return selection(events, books)
+    # by payee or document number: the trail index, then the events not indexed yet
+    ids = [i for i in unit_aggregates(books, code) if i in books.lines]
+    wanted = [("payee", enterprise), ("document_no", document_no)]
+    field, value = next(((f, v) for f, v in wanted if v is not None), ("payee", ""))
+    positions, upto = store.indexed(code, field, value)
+    indexed = chain(
+        ledger.read_events_at([p for p in positions if p <= books.position]),
+        ledger.read_events_of(ids, start=upto + 1, stop=books.position),
+    )
+    return selection(indexed, books)
 
 
 #: The columns of the trail as a table: the recorded time and what a correction corrects

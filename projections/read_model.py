@@ -244,6 +244,9 @@ class ReadModelStore:
         self.schema = env.get("POSTGRES_SCHEMA", "public")
         self.since_checkpoint: dict[str, int] = {}
         """Events applied per unit since its last checkpoint (by this process)."""
+        self.pending_index: list[tuple[str, str, str, int]] = []
+        """Rows of the trail index (unit, field, value, position) of the batch being
+        applied: written with its documents."""
         self._create_registry()
 
     # connections
@@ -334,6 +337,14 @@ class ReadModelStore:
                 "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, position BIGINT NOT NULL, "
                 "docs TEXT NOT NULL, PRIMARY KEY (unit, position))",
                 t=f"{table}_cp",
+            )
+        )
+        c.execute(
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, field TEXT NOT NULL, "
+                "value TEXT NOT NULL, position BIGINT NOT NULL, "
+                "PRIMARY KEY (unit, field, value, position))",
+                t=f"{table}_ix",
             )
         )
         index = f"{table}_unit"
@@ -436,6 +447,13 @@ class ReadModelStore:
             for statement, rows in ((delete, deletes), (upsert, upserts)):
                 for i in range(0, len(rows), WRITE_CHUNK):
                     c.executemany(statement, rows[i : i + WRITE_CHUNK])
+            c.executemany(
+                self._q(
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    t=f"{table}_ix",
+                ),
+                self.pending_index,
+            )
             due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
             checkpoints = [
                 (unit, books.position, _checkpoint_text(unit_docs(books, unit))) for unit in due
@@ -448,8 +466,30 @@ class ReadModelStore:
             )
         for unit in due:
             self.since_checkpoint.pop(unit, None)
+        self.pending_index.clear()
         books.touched.clear()
         return True
+
+    def indexed(self, unit: str, field: str, value: str) -> tuple[list[int], int]:
+        """Log positions of the unit's line entries whose ``field`` (``payee`` or
+        ``document_no``) is ``value``, as far as the live read model has applied the log —
+        and that position (the events after it are not indexed yet)."""
+        table = self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
+                (table,),
+            )
+            upto = int(c.fetchone()[0])
+            c.execute(
+                self._q(
+                    "SELECT position FROM {t} WHERE unit = %s AND field = %s AND value = %s "
+                    "AND position <= %s ORDER BY position",
+                    t=f"{table}_ix",
+                ),
+                (unit, field, value, upto),
+            )
+            return [int(r[0]) for r in c.fetchall()], upto
 
     def checkpoint(self, unit: str, position: int) -> Books | None:
         """The unit's books at its last checkpoint at or before ``position`` (None if there
@@ -492,10 +532,12 @@ class ReadModelStore:
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_ix"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
             self.since_checkpoint.clear()
+            self.pending_index.clear()
             self._create_table(c, table)
         return table
 
@@ -503,6 +545,7 @@ class ReadModelStore:
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_ix"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
@@ -513,6 +556,19 @@ class _Moved(Exception):
 
 
 # --- keeping it up to date --------------------------------------------------------------
+
+
+def _index(books: Books, event: Any, position: int, rows: list[tuple[str, str, str, int]]) -> None:
+    """The trail index's rows of one event: a line entry by its payee and its document
+    number (what the audit trail selects by, besides a line or a project)."""
+    line = books.lines.get(event.originator_id)
+    document_no = getattr(event, "document_no", None)
+    if line is None or document_no is None or not hasattr(event, "posted_by"):
+        return
+    rows.append((line.unit_code, "document_no", document_no, position))
+    payee = getattr(event, "payee", None)
+    if payee:
+        rows.append((line.unit_code, "payee", payee, position))
 
 
 def _checkpoint_text(docs: dict[tuple[str, str], Doc]) -> str:
@@ -544,10 +600,12 @@ def catch_up(
             unit = _unit_of_event(books, event)
             if unit is not None:
                 counts[unit] = counts.get(unit, 0) + 1
+            _index(books, event, position, store.pending_index)
         books.position = upto
         try:
             store.write(table, books, expected)
         except _Moved:  # another worker got there first: start from what it wrote
+            store.pending_index.clear()
             books = store.load(table)
             continue
         applied += upto - expected
