@@ -447,13 +447,7 @@ class ReadModelStore:
             for statement, rows in ((delete, deletes), (upsert, upserts)):
                 for i in range(0, len(rows), WRITE_CHUNK):
                     c.executemany(statement, rows[i : i + WRITE_CHUNK])
-            c.executemany(
-                self._q(
-                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                    t=f"{table}_ix",
-                ),
-                self.pending_index,
-            )
+            self._insert_index(c, table)
             due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
             checkpoints = [
                 (unit, books.position, _checkpoint_text(unit_docs(books, unit))) for unit in due
@@ -469,6 +463,31 @@ class ReadModelStore:
         self.pending_index.clear()
         books.touched.clear()
         return True
+
+    def _insert_index(self, c: Any, table: str) -> None:
+        """The pending trail-index rows: on PostgreSQL one statement over arrays (a
+        rebuild writes one or two rows per payment), on SQLite executemany."""
+        rows = self.pending_index
+        if not rows:
+            return
+        if not self.postgres:
+            c.executemany(
+                self._q(
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    t=f"{table}_ix",
+                ),
+                rows,
+            )
+            return
+        units, fields, values, positions = (list(column) for column in zip(*rows, strict=True))
+        c.execute(
+            self._q(
+                "INSERT INTO {t} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+                "%s::bigint[]) ON CONFLICT DO NOTHING",
+                t=f"{table}_ix",
+            ),
+            (units, fields, values, positions),
+        )
 
     def indexed(self, unit: str, field: str, value: str) -> tuple[list[int], int]:
         """Log positions of the unit's line entries whose ``field`` (``payee`` or
