@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commands.batch_api import PATH as BATCH_PATH
+from commands.batch_api import add_batch_route
 from commands.catalogues import search as search_catalogues
 from commands.closing import CloseReport, abandon_close, close_year, resume_close
 from commands.group_commit import GroupCommitter
@@ -57,8 +59,9 @@ from commands.models import (
     UseNonFiscalBalance,
     parse_command,
 )
-from commands.problems import from_error, problem
+from commands.problems import from_error, problem, too_many
 from commands.process import die_with_parent
+from commands.rate_limit import RateLimited, Throttle
 from ledger import tokens
 from ledger.aggregates import ApiToken
 from ledger.amount_units import AmountUnit, amounts_in
@@ -71,9 +74,8 @@ from ledger.logging import configure_logging
 from ledger.money import yuan_str
 from ledger.roles import REQUIRED_ROLE, Actor, Role
 from ledger.settings import Settings
-from projections.audit_trail import audit_trail
+from projections.audit_trail import unit_trail
 from projections.balances import balances_report
-from projections.books import books_of
 from projections.checks import check_year
 from projections.departments import department_final_accounts, department_for
 from projections.execution import execution_report
@@ -105,17 +107,19 @@ class BodyLimit:
     """Refuse request bodies over ``max_bytes`` with 413, whether or not they say their
     length up front."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}  # paths allowed more (the batch route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         started = False
@@ -125,7 +129,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -138,11 +142,11 @@ class BodyLimit:
             await self.app(scope, limited, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         response = problem(
-            413, "request_too_large", f"the request body is larger than {self.max_bytes} bytes"
+            413, "request_too_large", f"the request body is larger than {limit} bytes"
         )
         await response(scope, receive, send)
 
@@ -231,11 +235,16 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         redoc_url=None,
     )
     app.state.database_url = settings.effective_database_url
+    app.state.throttle = Throttle(settings.auditor_queries_per_minute, settings.auditor_query_burst)
     if ledger is not None:
         app.state.ledger = ledger
     _install_error_handlers(app)
     app.add_middleware(RejectDuplicateKeys)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={BATCH_PATH: max(settings.max_batch_bytes, settings.max_request_bytes)},
+    )
     # Outermost (added last): every response, 400 / 413 / 500 included, is logged and
     # carries its request id.
     _install_access_log(app)
@@ -257,6 +266,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     _add_report_routes(app)
     _add_audit_routes(app)
     _add_catalogue_route(app)
+    add_batch_route(app, requires, _PROBLEM_RESPONSES)
     return app
 
 
@@ -286,6 +296,7 @@ def authenticate(
     actor = Actor(token.identity, Role(token.role), units=units, clearance=token.clearance)
     caller = Caller(actor, token.clearance)
     request.state.identity = token.identity
+    request.state.token_id = parts[0]  # the rate limit of expensive queries is per token
     request.state.clearance = token.clearance  # errors are shown as the caller may read them
     return caller
 
@@ -518,6 +529,7 @@ _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "The books do not allow it"),
         (413, "Request too large"),
         (422, "Invalid input"),
+        (429, "Too many expensive queries from this token (Retry-After says when to retry)"),
     ]
 }
 
@@ -652,7 +664,9 @@ def _add_report_routes(app: FastAPI) -> None:
         caller: Annotated[Caller, Depends(scoped(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
-        checks = check_year(books_of(_ledger(request)), unit, year, clearance=caller.clearance)
+        _expensive(request)
+        books = books_for_reports(_ledger(request), request.app.state.database_url, unit=unit)
+        checks = check_year(books, unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
             "year": year,
@@ -676,10 +690,10 @@ def _add_audit_routes(app: FastAPI) -> None:
         """Every event touching one line (``year`` and ``line``), one project, one payee,
         or the line entries under one document number; classified (涉密) ones only with
         clearance."""
-        ledger = _ledger(request)
-        return audit_trail(
-            ledger.read_events(),
-            books_of(ledger),
+        _expensive(request)
+        return unit_trail(
+            _ledger(request),
+            request.app.state.database_url,
             unit=unit,
             year=year,
             line=line,
@@ -726,6 +740,7 @@ def _add_department_report_route(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """The 部门决算 of a department: its units consolidated, transfers between them
         eliminated, each unit's report beside it (every member unit must be in scope)."""
+        _expensive(request)
         ledger = _ledger(request)
         view = department_for(ledger, caller.actor, department)
         books = books_for_reports(
@@ -748,15 +763,22 @@ def _add_department_report_route(app: FastAPI) -> None:
         caller: Annotated[Caller, Depends(requires(Role.AUDITOR))],
     ) -> dict[str, Any]:
         """Every identity of the department's consolidation and of each of its units."""
+        _expensive(request)
         ledger = _ledger(request)
         view = department_for(ledger, caller.actor, department)
-        report = department_final_accounts(books_of(ledger), view, year, clearance=caller.clearance)
+        books = books_for_reports(ledger, request.app.state.database_url)
+        report = department_final_accounts(books, view, year, clearance=caller.clearance)
         return {
             "department": view.code,
             "year": year,
             "ok": report["ok"],
             "checks": report["checks"],
         }
+
+
+def _expensive(request: Request) -> None:
+    """Count an expensive auditor query against the caller's token (429 over the limit)."""
+    request.app.state.throttle.take(request.state.token_id)
 
 
 def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, Any]]) -> None:
@@ -777,6 +799,8 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             Query(description="wanyuan (万元, default) or yuan (元): each figure half-up."),
         ] = AmountUnit.WANYUAN,
     ) -> dict[str, Any]:
+        if as_of is not None or as_of_position is not None:
+            _expensive(request)
         books = books_for_reports(
             _ledger(request),
             request.app.state.database_url,
@@ -798,6 +822,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def ledger_error(request: Request, error: LedgerError) -> Response:
         request.state.outcome = error.code
         return from_error(error, clearance=getattr(request.state, "clearance", False))
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, error: RateLimited) -> Response:
+        request.state.outcome = error.code
+        return too_many(str(error), error.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:

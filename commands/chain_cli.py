@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from ledger.application import Ledger
 from ledger.chain_key import ChainKeyError, add_key
-from ledger.hash_chain import Anchor, Head, check_anchors, verify
+from ledger.hash_chain import Anchor, Checkpoint, Head, check_anchors, verify
 from ledger.seals import seals_in
 
 UNKEYED_WARNING = (
@@ -44,20 +47,86 @@ def parse_heads(texts: list[str]) -> list[Anchor]:
     return anchors
 
 
-def audit_chain(ledger: Ledger, expected: list[Anchor]) -> Outcome:
-    """Verify the chain with the ledger's key, then every expected head and every seal."""
-    result = verify(ledger.recorder)
+def _store_key(database_url: str) -> str:
+    """The database a checkpoint belongs to, as its URL without a password."""
+    parts = urlsplit(database_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def read_checkpoint(state: Path, database_url: str) -> Checkpoint | None:
+    """The checkpoint the last successful ``audit verify`` of this database left in
+    ``state`` (None if there is none)."""
+    try:
+        saved = json.loads(state.read_text(encoding="utf-8")).get(_store_key(database_url))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError) as error:
+        raise ValueError(f"the verify state file {state} cannot be read: {error}") from None
+    if saved is None:
+        return None
+    return Checkpoint(
+        Head.parse(saved["head"]),
+        tuple(saved["key_ids"]),
+        int(saved["unkeyed"]),
+        int(saved["events"]),
+    )
+
+
+def write_checkpoint(state: Path, database_url: str, checkpoint: Checkpoint) -> None:
+    """Record ``checkpoint`` for this database in ``state`` (readable by its owner only;
+    replaced whole, so a crash leaves the old one)."""
+    try:
+        saved = json.loads(state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    saved[_store_key(database_url)] = {
+        "head": str(checkpoint.head),
+        "key_ids": list(checkpoint.key_ids),
+        "unkeyed": checkpoint.unkeyed,
+        "events": checkpoint.events,
+    }
+    fresh = state.with_name(state.name + ".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(saved, handle, indent=1)
+    fresh.replace(state)
+
+
+def audit_chain(
+    ledger: Ledger,
+    expected: list[Anchor],
+    *,
+    state: Path | None = None,
+    database_url: str = "",
+    full: bool = False,
+) -> Outcome:
+    """Verify the chain with the ledger's key, then every expected head and every seal.
+    With a ``state`` file, go on from the checkpoint the last successful run of this
+    database left there (unless ``full``), and leave the new one."""
+    since = None if state is None or full else read_checkpoint(state, database_url)
+    result = verify(ledger.recorder, since)
     if not result.ok:
         if result.unverifiable:
             return Outcome(2, [f"CANNOT VERIFY: {result.problem}"])
         return Outcome(
             1, [f"TAMPERED: {result.problem} ({result.events} events verified before it)"]
         )
-    seals = seals_in(ledger)
+    # the seals an earlier run checked were checked against links it verified
+    seals = seals_in(ledger, start=1 if since is None else since.head.position + 1)
     problems = check_anchors(ledger.recorder, [*expected, *seals])
     if problems:
         return Outcome(1, [f"TAMPERED: {p}" for p in problems])
     outcome = Outcome(0)
+    if state is not None:
+        write_checkpoint(state, database_url, Checkpoint.of(result))
+    if since is not None:
+        outcome.lines.append(
+            f"went on from event {since.head.position}, verified by an earlier run "
+            "(--full verifies from the first event)"
+        )
     if result.keyed:
         keys = ", ".join(result.key_ids)
         outcome.lines.append(

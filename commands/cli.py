@@ -41,7 +41,7 @@ from ledger.money import yuan_str
 from ledger.roles import SYSTEM, Actor, Role
 from ledger.settings import Settings
 from ledger.tokens import new_token
-from projections.audit_trail import TRAIL_COLUMNS, audit_trail, trail_rows
+from projections.audit_trail import TRAIL_COLUMNS, trail_rows, unit_trail
 from projections.balances import balances_report
 from projections.books import books_of
 from projections.checks import Check, check_year
@@ -992,13 +992,15 @@ def check_command(
         actor = _actor(settings, ledger)
         if department is not None and unit is None:
             view = department_for(ledger, actor, department)
-            report = department_final_accounts(books_of(ledger), view, year, clearance=clearance)
+            books = books_for_reports(ledger, settings.effective_database_url)
+            report = department_final_accounts(books, view, year, clearance=clearance)
             checks = [
                 Check(f"{c['level']}: {c['name']}", c["ok"], c["detail"]) for c in report["checks"]
             ]
         elif unit is not None and department is None:
             code = ledger.unit_in_scope(actor, unit)
-            checks = check_year(books_of(ledger), code, year, clearance=clearance)
+            books = books_for_reports(ledger, settings.effective_database_url, unit=code)
+            checks = check_year(books, code, year, clearance=clearance)
         else:
             typer.echo("fundflow: name either --unit or --department", err=True)
             raise typer.Exit(2)
@@ -1102,6 +1104,12 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes (each with its own writer).")
     ] = 1,
+    http: Annotated[
+        str, typer.Option(help="uvicorn's HTTP parser: auto (httptools if installed), h11.")
+    ] = "auto",
+    loop: Annotated[
+        str, typer.Option(help="uvicorn's event loop: auto (uvloop if installed), asyncio.")
+    ] = "auto",
     database_url: DatabaseOption = None,
 ) -> None:
     """Run the HTTP API (FastAPI on uvicorn). SIGTERM finishes in-flight requests first."""
@@ -1117,6 +1125,8 @@ def serve(
         "access_log": False,
         "timeout_graceful_shutdown": 30,
         "log_level": "warning",
+        "http": http,
+        "loop": loop,
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)
@@ -1246,10 +1256,9 @@ def audit_trail_command(
     ledger = build_ledger(settings)
     try:
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
-        books = books_of(ledger)
-        trail = audit_trail(
-            ledger.read_events(),
-            books,
+        trail = unit_trail(
+            ledger,
+            settings.effective_database_url,
             unit=unit,
             year=year,
             line=line,
@@ -1278,16 +1287,27 @@ def audit_verify_command(
             "the log up to that position differs. Repeatable.",
         ),
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Verify from the first event, not the checkpoint.")
+    ] = False,
     database_url: DatabaseOption = None,
 ) -> None:
     """Recompute the hash chain over the whole log (with the chain key, if set) and check
     every expected head and every year-end seal; name the first event where it breaks
-    (exit status 1; 2 if it cannot be verified). Prints the head to file as an anchor."""
+    (exit status 1; 2 if it cannot be verified). Prints the head to file as an anchor.
+    With FUNDFLOW_VERIFY_STATE_FILE, goes on from where the last successful run ended."""
     anchors = parse_heads(expect_head or [])
-    ledger = _ledger(database_url)
+    settings = _settings(database_url)
+    ledger = build_ledger(settings)
     try:
-        outcome = audit_chain(ledger, anchors)
-    except TypeError as error:
+        outcome = audit_chain(
+            ledger,
+            anchors,
+            state=settings.verify_state_file,
+            database_url=settings.effective_database_url,
+            full=full,
+        )
+    except (TypeError, ValueError) as error:
         typer.echo(f"rejected: {error}", err=True)
         raise typer.Exit(2) from None
     finally:

@@ -392,7 +392,8 @@ class CommandHandler:
         if working is None:  # pragma: no cover - handle_batch sets it
             raise RuntimeError("a batch is decided inside handle_batch")
         named = [command_unit(c) for c in commands]
-        resolved = [self._resolve_unit(c) for c in commands]
+        codes: dict[str, str | None] = {}  # one look-up per unit named, not per command
+        resolved = [self._resolve_unit(c, codes) for c in commands]
         commands = [c for c, _ in resolved]
         record_ids = [self._record_id(c, False) for c in commands]
         # One query tells which commands were applied before; the others need no look-up.
@@ -405,8 +406,10 @@ class CommandHandler:
                 looked_up = record_id in known or record_id in working
                 if not resolved[index][1]:
                     # maybe named by a name registered earlier in this batch: resolve it now
-                    command = self._resolved(command)
-                    record_id, looked_up = self._record_id(command, False), True
+                    again = self._resolved(command)
+                    if again is not command:  # a name: the record id is the code's
+                        command = again
+                        record_id, looked_up = self._record_id(command, False), True
                 self._require_role(command, False)
                 self._require_scope(command, named[index])
                 fingerprint = command.fingerprint()
@@ -502,12 +505,20 @@ class CommandHandler:
         name (a unit may be named either way wherever one is asked for)."""
         return self._resolve_unit(command)[0]
 
-    def _resolve_unit(self, command: AnyCommand) -> tuple[AnyCommand, bool]:
-        """:meth:`_resolved`, and whether the unit was found (or the command names none)."""
+    def _resolve_unit(
+        self, command: AnyCommand, codes: dict[str, str | None] | None = None
+    ) -> tuple[AnyCommand, bool]:
+        """:meth:`_resolved`, and whether the unit was found (or the command names none);
+        ``codes`` remembers the units already looked up (while nothing is decided)."""
         unit = getattr(command, "unit", None)
         if not isinstance(unit, str):
             return command, True
-        code = self.unit_code(unit)
+        if codes is None:
+            code = self.unit_code(unit)
+        elif unit in codes:
+            code = codes[unit]
+        else:
+            code = codes[unit] = self.unit_code(unit)
         if code is None or code == unit:
             return command, code is not None
         return command.model_copy(update={"unit": code}), True

@@ -74,6 +74,7 @@ TITLES = {
     404: "Not found",
     409: "Conflict",
     413: "Request too large",
+    429: "Too many requests",
     422: "Unprocessable content",
     500: "Internal error",
     503: "Unavailable",
@@ -99,3 +100,11 @@ def from_error(error: LedgerError, *, clearance: bool = False) -> JSONResponse:
     (涉密) line keeps its code, and its message names nothing without ``clearance``."""
     status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 422)
     return problem(status, error.code, error.message_for(clearance))
+
+
+def too_many(detail: str, retry_after: int) -> JSONResponse:
+    """429: the caller's token made too many expensive queries; ``Retry-After`` says when
+    to try again (seconds)."""
+    response = problem(429, "rate_limited", detail)
+    response.headers["Retry-After"] = str(retry_after)
+    return response

@@ -108,30 +108,66 @@ class Ledger(Application[UUID]):
         if select_rows is None or mapper.cipher or mapper.compressor:
             yield from self._read_notifications(start, stop, topics)
             return
-        decode = mapper.transcoder.decode
         classes: dict[str, Any] = {}
         last = self.position() if stop is None else stop
         for position in range(start, last + 1, PAGE_SIZE):
             page = select_rows(position, min(last, position + PAGE_SIZE - 1), topics)
-            for notification_id, originator_id, version, topic, state in page:
-                cls = classes.get(topic)
-                if cls is None:
-                    cls = classes[topic] = resolve_topic(topic)
-                event_state = decode(bytes(state))
-                if "class_version" in event_state or getattr(cls, "class_version", 1) > 1:
-                    # an event to upcast: the library's own path
-                    yield (
-                        notification_id,
-                        mapper.to_domain_event(
-                            StoredEvent(originator_id, version, topic, bytes(state))
-                        ),
-                    )
-                    continue
-                event_state["originator_id"] = originator_id
-                event_state["originator_version"] = version
-                event = object.__new__(cls)
-                object.__setattr__(event, "__dict__", event_state)
-                yield notification_id, event
+            yield from self._decoded(page, classes)
+
+    def read_events_of(
+        self, ids: Sequence[UUID], *, start: int = 1, stop: int | None = None
+    ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
+        """The stored events of the aggregates ``ids`` up to log position ``stop``, in log
+        order, with their notification ids: one unit's history, read through the primary
+        key — the cost grows with these aggregates' events, not with the log."""
+        last = self.position() if stop is None else stop
+        select_rows_of = getattr(self.recorder, "select_rows_of", None)
+        wanted = set(ids)
+        if select_rows_of is None or self.mapper.cipher or self.mapper.compressor:
+            for position, event in self.read_events(start=start, stop=last):
+                if event.originator_id in wanted:
+                    yield position, event
+            return
+        yield from self._decoded(select_rows_of(list(wanted), last, start), {})
+
+    def read_events_at(
+        self, positions: Sequence[int]
+    ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
+        """The stored events at these log positions, in log order."""
+        select_rows_at = getattr(self.recorder, "select_rows_at", None)
+        if select_rows_at is None or self.mapper.cipher or self.mapper.compressor:
+            wanted = set(positions)
+            for position, event in self.read_events(stop=max(positions, default=0)):
+                if position in wanted:
+                    yield position, event
+            return
+        if positions:
+            yield from self._decoded(select_rows_at(positions), {})
+
+    def _decoded(
+        self, rows: Sequence[Any], classes: dict[str, Any]
+    ) -> Iterator[tuple[int, DomainEventProtocol[Any]]]:
+        mapper = self.mapper
+        decode = mapper.transcoder.decode
+        for notification_id, originator_id, version, topic, state in rows:
+            cls = classes.get(topic)
+            if cls is None:
+                cls = classes[topic] = resolve_topic(topic)
+            event_state = decode(bytes(state))
+            if "class_version" in event_state or getattr(cls, "class_version", 1) > 1:
+                # an event to upcast: the library's own path
+                yield (
+                    notification_id,
+                    mapper.to_domain_event(
+                        StoredEvent(originator_id, version, topic, bytes(state))
+                    ),
+                )
+                continue
+            event_state["originator_id"] = originator_id
+            event_state["originator_version"] = version
+            event = object.__new__(cls)
+            object.__setattr__(event, "__dict__", event_state)
+            yield notification_id, event
 
     def _read_notifications(
         self, start: int, stop: int | None, topics: Sequence[str]

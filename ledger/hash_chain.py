@@ -209,6 +209,39 @@ class ChainedSQLiteRecorder(ChainWriter, SQLiteApplicationRecorder):
             )
             return [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
 
+    def select_rows_at(self, positions: Sequence[int]) -> list[Row]:
+        """The rows (as ``select_rows``) at these notification ids, in log order."""
+        rows: list[Row] = []
+        for i in range(0, len(positions), 500):
+            chunk = list(positions[i : i + 500])
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+                    f"{self.events_table_name} WHERE rowid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                rows += [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+        rows.sort(key=lambda r: int(r[0]))
+        return rows
+
+    def select_rows_of(self, ids: Sequence[UUID], stop: int, start: int = 1) -> list[Row]:
+        """The rows (as ``select_rows``) of the aggregates ``ids`` with notification ids
+        from ``start`` to ``stop``, in log order: one unit's history read through the
+        primary key, at a cost that does not grow with the rest of the log."""
+        rows: list[Row] = []
+        for i in range(0, len(ids), 500):
+            chunk = [u.hex for u in ids[i : i + 500]]
+            with self.datastore.transaction(commit=False) as c:
+                c.execute(
+                    f"SELECT rowid, originator_id, originator_version, topic, state FROM "
+                    f"{self.events_table_name} WHERE originator_id IN "
+                    f"({','.join('?' * len(chunk))}) AND rowid >= ? AND rowid <= ?",
+                    (*chunk, start, stop),
+                )
+                rows += [(r[0], UUID(r[1]), r[2], r[3], r[4]) for r in c.fetchall()]
+        rows.sort(key=lambda r: int(r[0]))
+        return rows
+
     def known_ids(self, ids: Sequence[UUID]) -> set[UUID]:
         """Which of ``ids`` have events stored (one query for a batch of look-ups)."""
         found: set[UUID] = set()
@@ -343,6 +376,45 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
             )
             return curs.fetchall()
 
+    def select_rows_at(self, positions: Sequence[int]) -> list[Row]:
+        """The rows (as ``select_rows``) at these notification ids, in log order (one
+        look-up of the notification-id index each)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(
+                SQL(
+                    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                    "e.state FROM unnest(%s::bigint[]) AS p(id) CROSS JOIN LATERAL (SELECT * "
+                    "FROM {events} x WHERE x.notification_id = p.id) AS e "
+                    "ORDER BY e.notification_id"
+                ).format(events=self._events()),
+                (list(positions),),
+            )
+            return curs.fetchall()
+
+    def select_rows_of(self, ids: Sequence[UUID], stop: int, start: int = 1) -> list[Row]:
+        """The rows (as ``select_rows``) of the aggregates ``ids`` with notification ids
+        from ``start`` to ``stop``, in log order: one unit's history read through the
+        primary key (one index range per aggregate, whatever the table's statistics say),
+        at a cost that does not grow with the rest of the log."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(
+                SQL(
+                    "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                    "e.state FROM unnest(%s::uuid[]) AS u(id) CROSS JOIN LATERAL (SELECT * "
+                    "FROM {events} x WHERE x.originator_id = u.id AND x.originator_version "
+                    ">= 1) AS e WHERE e.notification_id BETWEEN %s AND %s "
+                    "ORDER BY e.notification_id"
+                ).format(events=self._events()),
+                (list(ids), start, stop),
+            )
+            return curs.fetchall()
+
     def known_ids(self, ids: Sequence[UUID]) -> set[UUID]:
         """Which of ``ids`` have events stored (one query for a batch of look-ups). Asks
         for each id's first event by the full primary key, so the index serves it even
@@ -402,15 +474,34 @@ class Verification:
         return bool(self.key_ids)
 
 
-def _hashes(recorder: Any) -> Iterator[tuple[int, str]]:
-    start = 1
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a successful ``verify`` ended — its head, the keys and unkeyed links it met,
+    and how many events it verified in all: the next run may go on from there instead of
+    from the first event (kept outside the database, like any anchor)."""
+
+    head: Head
+    key_ids: tuple[str, ...] = ()
+    unkeyed: int = 0
+    events: int = 0
+
+    @classmethod
+    def of(cls, verification: Verification) -> Checkpoint:
+        return cls(
+            verification.head or GENESIS_HEAD,
+            verification.key_ids,
+            verification.unkeyed,
+            verification.events,
+        )
+
+
+def _hashes(recorder: Any, start: int = 1) -> Iterator[tuple[int, str]]:
     while page := recorder.select_hashes(start, PAGE):
         yield from page
         start = page[-1][0] + 1
 
 
-def _events(recorder: ApplicationRecorder) -> Iterator[Any]:
-    start = 1
+def _events(recorder: ApplicationRecorder, start: int = 1) -> Iterator[Any]:
     while page := recorder.select_notifications(start, PAGE):
         yield from page
         start = page[-1].id + 1
@@ -422,20 +513,24 @@ def _chained(recorder: ApplicationRecorder) -> ChainWriter:
     return recorder
 
 
-def verify(recorder: ApplicationRecorder) -> Verification:
+def verify(recorder: ApplicationRecorder, since: Checkpoint | None = None) -> Verification:
     """Recompute the chain over the whole log with the recorder's keyring; name the first
-    event where it breaks.
+    event where it breaks. ``since`` (a checkpoint of an earlier successful run) goes on
+    from there: the link stored at its head must still be the one verified then, and only
+    the events after it are recomputed — what the earlier run verified is taken as it was
+    (``audit verify --full`` verifies everything again).
 
     Unkeyed links are accepted only before the first keyed one (a log written before a key
     was set up); an unkeyed link after a keyed one, a link naming a key the keyring does
     not hold, or — with a keyring — a log none of whose links is keyed, is a forgery as
     far as anyone can tell. Without a keyring a keyed chain cannot be verified at all."""
     keyring = _chained(recorder).keyring
-    previous = GENESIS
-    count = unkeyed = last = 0
-    key_ids: list[str] = []
-    hashes = _hashes(recorder)
-    events = _events(recorder)
+    since = since or Checkpoint(GENESIS_HEAD)
+    previous, last = since.head.hash, since.head.position
+    count, unkeyed = since.events, since.unkeyed
+    key_ids: list[str] = list(since.key_ids)
+    hashes = _hashes(recorder, last + 1)
+    events = _events(recorder, last + 1)
     hash_row = next(hashes, None)
     event = next(events, None)
 
@@ -450,6 +545,13 @@ def verify(recorder: ApplicationRecorder) -> Verification:
             unverifiable=unverifiable,
         )
 
+    found = stored_link(recorder, last)
+    if found is None or not hmac.compare_digest(found, previous):
+        return broken(
+            last,
+            f"the link of event {last} is not the one verified last time ({since.head}): "
+            f"the log up to event {last} was rewritten or cut",
+        )
     while hash_row is not None or event is not None:
         if hash_row is not None and (event is None or hash_row[0] < event.id):
             return broken(

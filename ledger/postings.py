@@ -81,3 +81,17 @@ def postings_for(kind: str, amount: int, *, line_id: UUID | str, fund_source: st
     if sum(p.amount for p in postings) != 0:  # pragma: no cover - by construction
         raise ArithmeticError(f"unbalanced postings for {kind}: {postings}")
     return postings
+
+
+_KIND_LEGS: dict[str, tuple[tuple[str, int], ...]] = {}
+
+
+def kind_legs(kind: str) -> tuple[tuple[str, int], ...]:
+    """The legs of one money entry of ``kind`` by account kind (issued, returned,
+    available, paid, transit) and sign, read off :func:`postings_for` itself: what a
+    running total by account kind adds per fen of the entry, whichever line and fund."""
+    legs = _KIND_LEGS.get(kind)
+    if legs is None:
+        postings = postings_for(kind, 1, line_id="-", fund_source="-")
+        legs = _KIND_LEGS[kind] = tuple((p.account.rsplit(":", 1)[1], p.amount) for p in postings)
+    return legs

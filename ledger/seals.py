@@ -40,12 +40,13 @@ def check_seal(ledger: Ledger, position: int | None, stored: str | None) -> None
         )
 
 
-def seals_in(ledger: Ledger) -> list[Anchor]:
-    """Every seal recorded by a year-end close, as an anchor to check the log against."""
+def seals_in(ledger: Ledger, start: int = 1) -> list[Anchor]:
+    """Every seal recorded by a year-end close (from log position ``start`` on), as an
+    anchor to check the log against."""
     opened, closed = get_topic(FiscalYear.Opened), get_topic(FiscalYear.Closed)
     years: dict[UUID, str] = {}
     seals: list[Anchor] = []
-    for position, event in ledger.read_events(topics=[opened, closed]):
+    for position, event in ledger.read_events(start=start, topics=[opened, closed]):
         if isinstance(event, FiscalYear.Opened):
             years[event.originator_id] = f"{event.year} of {event.unit_code}"
         elif isinstance(event, FiscalYear.Closed) and event.sealed_position is not None:

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=64 * 1024, description="Largest request body the service accepts."
     )
+    max_batch_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        description="Largest body of POST /v1/batch (up to 5,000 commands).",
+    )
     closing_policy: Path | None = Field(
         default=None, description="Closing policy file of the service (default: packaged)."
     )
@@ -59,6 +63,15 @@ class Settings(BaseSettings):
         description="The service stores the postings of concurrent requests together, "
         "many per transaction, through one writer (FUNDFLOW_GROUP_COMMIT).",
     )
+    auditor_queries_per_minute: float = Field(
+        default=60,
+        ge=0,
+        description="Expensive auditor queries (trail, check, books as of a past moment) "
+        "one API token may make a minute, after its burst (0: no limit).",
+    )
+    auditor_query_burst: int = Field(
+        default=30, ge=1, description="Expensive auditor queries a token may make at once."
+    )
     pool_size: int = Field(default=10, description="PostgreSQL connections kept open.")
     max_overflow: int = Field(default=30, description="Extra PostgreSQL connections at peaks.")
     chain_key_file: Path | None = Field(
@@ -68,6 +81,15 @@ class Settings(BaseSettings):
             "lines <id>:<hex secret>, the last current, readable by its owner only. "
             "Never inside the database or its backups. Without it the chain is plain "
             "SHA-256 and detects accidental damage only."
+        ),
+    )
+    verify_state_file: Path | None = Field(
+        default=None,
+        description=(
+            "Where `audit verify` keeps the checkpoint of its last successful run "
+            "(FUNDFLOW_VERIFY_STATE_FILE), to go on from there next time (`--full`: from "
+            "the first event). Outside the database, like the chain key file. Unset: "
+            "every run verifies the whole log."
         ),
     )
     fault_kill_after_steps: int | None = Field(

@@ -31,7 +31,7 @@ from ledger.classifications.catalogue import Catalogue, CatalogueKind
 from ledger.classifications.shipped import any_name, resolve
 from ledger.errors import UnknownUnit, YearNotOpen
 from ledger.line_totals import LineTotals
-from ledger.postings import postings_for
+from ledger.postings import kind_legs, postings_for
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,9 @@ class Books:
     """Balance of every double-entry account (see :mod:`ledger.postings`)."""
     catalogues: dict[str, dict[str, str]] = field(default_factory=dict)
     """Imported classification catalogues, ``"kind/year"`` → code → name."""
+    kinds: dict[str, int] = field(default_factory=dict)
+    """The accounts summed by kind (issued, returned, available, paid, transit), over the
+    whole ledger even in books of one unit (see ``scope``): the double-entry check."""
     position: int = 0
     point_in_time: bool = False
     """Books of a past moment (as of a business date or a log position), not the present."""
@@ -234,8 +237,7 @@ class Books:
             ),
             0,
         )
-        for account, balance in self.accounts.items():
-            kinds[account.rsplit(":", 1)[1]] += balance
+        kinds.update(self.kinds)
         return kinds
 
     def catalogue(self, kind: CatalogueKind, year: int) -> Catalogue:
@@ -279,6 +281,7 @@ class Books:
     def apply(self, event: Any, position: int = 0) -> None:
         """Fold one event in. Events the books do not track are ignored."""
         if self.scope is not None and not self._in_scope(event):
+            self._count_kinds_of(event)  # the ledger-wide totals still move
             return
         if getattr(event, "adjustment_reason", None):
             self._note_adjustment(event, position)
@@ -360,6 +363,23 @@ class Books:
             return bool(event.unit_code == self.scope)
         return event.originator_id in self.lines or event.originator_id in self._year_keys
 
+    def _count_kinds_of(self, event: Any) -> None:
+        """Add a money event of another unit to the totals by account kind only."""
+        if isinstance(event, BudgetLine.EntryReversed):
+            kind, amount = event.reversed_kind, -event.amount
+        elif isinstance(event, BudgetLine.MoneyEvent | BudgetLine.ClosingEvent):
+            kind, amount = type(event).__name__, event.amount
+        elif isinstance(event, BudgetLine.CloseAdjusted):
+            kind, amount = event.settles, event.amount
+        else:
+            return
+        self._add_kinds(kind, amount)
+
+    def _add_kinds(self, kind: str, amount: int) -> None:
+        for account_kind, sign in kind_legs(kind):
+            _add(self.kinds, account_kind, sign * amount)
+        self.touched.add(("kinds", "ledger"))
+
     def _year_of(self, event: Any) -> YearView:
         return self.years[self._year_keys[event.originator_id]]
 
@@ -423,6 +443,7 @@ class Books:
         for posting in postings_for(kind, amount, line_id=line.key, fund_source=line.fund_source):
             _add(self.accounts, posting.account, posting.amount)
             self.touched.add(("account", posting.account))
+        self._add_kinds(kind, amount)
 
 
 def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
@@ -433,13 +454,20 @@ def _add(tally: dict[Any, int], key: Any, amount: int) -> None:
         tally.pop(key, None)
 
 
-def fold(events: Iterable[tuple[int, Any]], *, as_of_date: date | None = None) -> Books:
-    """Fold ``(position, event)`` pairs into books.
+def fold(
+    events: Iterable[tuple[int, Any]],
+    *,
+    as_of_date: date | None = None,
+    scope: str | None = None,
+    books: Books | None = None,
+) -> Books:
+    """Fold ``(position, event)`` pairs into books (new ones, or ``books`` to go on from).
 
     With ``as_of_date``, events whose business date is later are left out: the books
     as they stood on that date (including corrections posted since, if dated earlier).
+    With ``scope`` (a unit code), the books of that unit only (see ``Books.scope``).
     """
-    books = Books()
+    books = Books(scope=scope) if books is None else books
     not_yet: set[UUID] = set()  # aggregates created after the as-of date
     for position, event in events:
         business_date = getattr(event, "business_date", None)

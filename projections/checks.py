@@ -214,7 +214,7 @@ def check_year(books: Books, unit: str, year: int, *, clearance: bool = False) -
     checks.append(
         _equal(
             "double entry: all accounts sum to zero",
-            sum(books.accounts.values()),
+            sum(kinds.values()),
             0,
             "sum of all accounts",
         )

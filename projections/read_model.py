@@ -29,7 +29,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
-from ledger.aggregates import FiscalYear, YearStatus
+from ledger.aggregates import FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
@@ -44,18 +44,23 @@ from projections.books import (
     UnitView,
     YearView,
     books_of,
+    fold,
 )
 
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
 #: Prefix of the document tables of the current layout (kind, key, doc, unit).
-LAYOUT = "rm3"
+LAYOUT = "rm4"
 #: Events applied per transaction when the read model follows the log.
 BATCH = 1000
 #: … and when it is rebuilt: a document touched many times is written once per batch.
 REBUILD_BATCH = 20000
 #: Rows per executemany call.
 WRITE_CHUNK = 500
+#: A unit's documents are kept as a checkpoint once this many of its events have been
+#: applied since its last one: the books of a unit at a past log position are folded from
+#: the checkpoint before it, not from the unit's first event.
+CHECKPOINT_EVERY = 1000
 Doc = dict[str, Any]
 
 
@@ -107,6 +112,8 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
     if kind == "account":
         balance = books.accounts.get(key)
         return None if balance is None else {"balance": balance}
+    if kind == "kinds":
+        return dict(books.kinds)
     if kind == "adjustment":
         found = next((a for a in books.adjustments if str(a.position) == key), None)
         if found is None:
@@ -122,8 +129,8 @@ def unit_of(books: Books, kind: str, key: str, doc: Doc) -> str:
     the carryover transit accounts). Every document but an account's names its unit."""
     if kind == "unit":
         return key
-    if kind == "catalogue":
-        return ""  # shared: a catalogue serves every unit
+    if kind in ("catalogue", "kinds"):
+        return ""  # shared: a catalogue serves every unit; the totals by kind are ledger-wide
     if kind != "account":
         return str(doc["unit_code"])
     if key.startswith("line:"):
@@ -142,8 +149,33 @@ def all_docs(books: Books) -> dict[tuple[str, str], Doc]:
         + [("account", a) for a in books.accounts]
         + [("adjustment", str(a.position)) for a in books.adjustments]
         + [("catalogue", k) for k in books.catalogues]
+        + [("kinds", "ledger")]
     )
     return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
+
+
+def unit_docs(books: Books, code: str) -> dict[tuple[str, str], Doc]:
+    """The documents of one unit (its own: not the shared accounts), as a checkpoint."""
+    years = [y for u, y in books.years if u == code]
+    lines = [ln for y in years for ln in books.lines_of(code, y)]
+    keys = (
+        [("unit", code)]
+        + [("project", f"{u}/{c}") for u, c in books.projects if u == code]
+        + [("year", f"{code}/{y}") for y in years]
+        + [("line", line.key) for line in lines]
+        + [("adjustment", str(a.position)) for a in books.adjustments if a.unit_code == code]
+    )
+    return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
+
+
+def _unit_of_event(books: Books, event: Any) -> str | None:
+    line = books.lines.get(event.originator_id)
+    if line is not None:
+        return line.unit_code
+    year = books._year_keys.get(event.originator_id)
+    if year is not None:
+        return year[0]
+    return getattr(event, "unit_code", None) or getattr(event, "code", None)
 
 
 def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Books:
@@ -192,6 +224,8 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
             books.add_catalogue(catalogue_kind, int(year), dict(doc["names"]))
         elif kind == "account":
             books.accounts[key] = doc["balance"]
+        elif kind == "kinds":
+            books.kinds = dict(doc)
         elif kind == "adjustment":
             books.adjustments.append(
                 AdjustmentView(**{**doc, "business_date": date.fromisoformat(doc["business_date"])})
@@ -217,6 +251,11 @@ class ReadModelStore:
             raise ValueError("read models are kept in SQLite or PostgreSQL, not in memory")
         self.env = env
         self.schema = env.get("POSTGRES_SCHEMA", "public")
+        self.since_checkpoint: dict[str, int] = {}
+        """Events applied per unit since its last checkpoint (by this process)."""
+        self.pending_index: list[tuple[str, str, str, int]] = []
+        """Rows of the trail index (unit, field, value, position) of the batch being
+        applied: written with its documents."""
         self._create_registry()
 
     # connections
@@ -300,6 +339,21 @@ class ReadModelStore:
                 "CREATE TABLE IF NOT EXISTS {t} (kind TEXT NOT NULL, key TEXT NOT "
                 "NULL, doc TEXT NOT NULL, unit TEXT NOT NULL, PRIMARY KEY (kind, key))",
                 t=table,
+            )
+        )
+        c.execute(
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, position BIGINT NOT NULL, "
+                "docs TEXT NOT NULL, PRIMARY KEY (unit, position))",
+                t=f"{table}_cp",
+            )
+        )
+        c.execute(
+            self._q(
+                "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, field TEXT NOT NULL, "
+                "value TEXT NOT NULL, position BIGINT NOT NULL, "
+                "PRIMARY KEY (unit, field, value, position))",
+                t=f"{table}_ix",
             )
         )
         index = f"{table}_unit"
@@ -402,8 +456,89 @@ class ReadModelStore:
             for statement, rows in ((delete, deletes), (upsert, upserts)):
                 for i in range(0, len(rows), WRITE_CHUNK):
                     c.executemany(statement, rows[i : i + WRITE_CHUNK])
+            self._insert_index(c, table)
+            due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
+            checkpoints = [
+                (unit, books.position, _checkpoint_text(unit_docs(books, unit))) for unit in due
+            ]
+            c.executemany(
+                self._q(
+                    "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", t=f"{table}_cp"
+                ),
+                checkpoints,
+            )
+        for unit in due:
+            self.since_checkpoint.pop(unit, None)
+        self.pending_index.clear()
         books.touched.clear()
         return True
+
+    def _insert_index(self, c: Any, table: str) -> None:
+        """The pending trail-index rows: on PostgreSQL one statement over arrays (a
+        rebuild writes one or two rows per payment), on SQLite executemany."""
+        rows = self.pending_index
+        if not rows:
+            return
+        if not self.postgres:
+            c.executemany(
+                self._q(
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    t=f"{table}_ix",
+                ),
+                rows,
+            )
+            return
+        units, fields, values, positions = (list(column) for column in zip(*rows, strict=True))
+        c.execute(
+            self._q(
+                "INSERT INTO {t} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+                "%s::bigint[]) ON CONFLICT DO NOTHING",
+                t=f"{table}_ix",
+            ),
+            (units, fields, values, positions),
+        )
+
+    def indexed(self, unit: str, field: str, value: str) -> tuple[list[int], int]:
+        """Log positions of the unit's line entries whose ``field`` (``payee`` or
+        ``document_no``) is ``value``, as far as the live read model has applied the log —
+        and that position (the events after it are not indexed yet)."""
+        table = self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
+                (table,),
+            )
+            upto = int(c.fetchone()[0])
+            c.execute(
+                self._q(
+                    "SELECT position FROM {t} WHERE unit = %s AND field = %s AND value = %s "
+                    "AND position <= %s ORDER BY position",
+                    t=f"{table}_ix",
+                ),
+                (unit, field, value, upto),
+            )
+            return [int(r[0]) for r in c.fetchall()], upto
+
+    def checkpoint(self, unit: str, position: int) -> Books | None:
+        """The unit's books at its last checkpoint at or before ``position`` (None if there
+        is none), in the live table."""
+        table = self.live_table()
+        with self.transaction() as c:
+            c.execute(
+                self._q(
+                    "SELECT position, docs FROM {t} WHERE unit = %s AND position <= %s "
+                    "ORDER BY position DESC LIMIT 1",
+                    t=f"{table}_cp",
+                ),
+                (unit, position),
+            )
+            row = c.fetchone()
+        if row is None:
+            return None
+        docs = orjson.loads(row[1])
+        books = books_from_docs(((k, key, doc) for k, key, doc in docs), int(row[0]))
+        books.scope = unit
+        return books
 
     def switch(self, table: str) -> str:
         """Point readers at ``table``; returns the table they used before."""
@@ -424,15 +559,21 @@ class ReadModelStore:
         table = f"{LAYOUT}_{self.name}_{number}"
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_ix"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
+            self.since_checkpoint.clear()
+            self.pending_index.clear()
             self._create_table(c, table)
         return table
 
     def drop(self, table: str) -> None:
         with self.transaction() as c:
             c.execute(self._q("DROP TABLE IF EXISTS {t}", t=table))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_cp"))
+            c.execute(self._q("DROP TABLE IF EXISTS {t}", t=f"{table}_ix"))
             c.execute(
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
@@ -443,6 +584,24 @@ class _Moved(Exception):
 
 
 # --- keeping it up to date --------------------------------------------------------------
+
+
+def _index(books: Books, event: Any, position: int, rows: list[tuple[str, str, str, int]]) -> None:
+    """The trail index's rows of one event: a line entry by its payee and its document
+    number (what the audit trail selects by, besides a line or a project)."""
+    line = books.lines.get(event.originator_id)
+    document_no = getattr(event, "document_no", None)
+    if line is None or document_no is None or not hasattr(event, "posted_by"):
+        return
+    rows.append((line.unit_code, "document_no", document_no, position))
+    payee = getattr(event, "payee", None)
+    if payee:
+        rows.append((line.unit_code, "payee", payee, position))
+
+
+def _checkpoint_text(docs: dict[tuple[str, str], Doc]) -> str:
+    rows = [[kind, key, doc] for (kind, key), doc in sorted(docs.items())]
+    return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def catch_up(
@@ -461,14 +620,20 @@ def catch_up(
     while books.position < target:
         expected = books.position
         upto = min(expected + batch, target)
+        counts = store.since_checkpoint
         for position, event in ledger.read_events(
             start=expected + 1, stop=upto, topics=TRACKED_TOPICS
         ):
             books.apply(event, position)
+            unit = _unit_of_event(books, event)
+            if unit is not None:
+                counts[unit] = counts.get(unit, 0) + 1
+            _index(books, event, position, store.pending_index)
         books.position = upto
         try:
             store.write(table, books, expected)
         except _Moved:  # another worker got there first: start from what it wrote
+            store.pending_index.clear()
             books = store.load(table)
             continue
         applied += upto - expected
@@ -577,10 +742,49 @@ def books_for_reports(
     if as_of_position is not None and as_of_position < 0:
         raise InvalidInput(f"log position {as_of_position} is before the log begins")
     point_in_time = as_of_position is not None or as_of_date is not None
-    store = None if point_in_time else store_for(database_url)
-    if store is None:
+    store = store_for(database_url)
+    code = None if store is None or unit is None else store.unit_code(unit)
+    if store is None or (point_in_time and code is None):
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
-    code = None if unit is None else store.unit_code(unit)
     if unit is not None and code is None:
         return current_books(ledger, store)  # not in the read model (yet): read it all
+    if point_in_time and code is not None:
+        return unit_books_at(
+            ledger, store, code, as_of_position=as_of_position, as_of_date=as_of_date
+        )
     return current_books(ledger, store, unit=code)
+
+
+def unit_aggregates(books: Books, code: str) -> list[UUID]:
+    """Ids of everything of the unit the books know: the unit, its years, projects and
+    lines — whose events are the unit's whole history."""
+    ids = [Unit.id_for(code)]
+    ids += [FiscalYear.id_for(u, y) for u, y in books.years if u == code]
+    ids += [Project.id_for(u, c) for u, c in books.projects if u == code]
+    ids += [line.id for line in books.lines.values() if line.unit_code == code]
+    return ids
+
+
+def unit_books_at(
+    ledger: Ledger,
+    store: ReadModelStore,
+    code: str,
+    *,
+    as_of_position: int | None = None,
+    as_of_date: date | None = None,
+) -> Books:
+    """One unit's books at a log position or a business date: the fold of that unit's own
+    events (read through the primary key: which aggregates are the unit's comes from the
+    read model), not of the whole log — the unit's reports come out as from
+    ``books_of`` (a property test holds them equal)."""
+    present = current_books(ledger, store, unit=code)
+    stop = present.position if as_of_position is None else min(as_of_position, present.position)
+    ids = unit_aggregates(present, code)
+    start = None if as_of_date is not None else store.checkpoint(code, stop)
+    if start is None:  # a business date: dates do not follow the log, fold it all
+        books = fold(ledger.read_events_of(ids, stop=stop), as_of_date=as_of_date, scope=code)
+    else:  # from the unit's last checkpoint before the position
+        books = fold(ledger.read_events_of(ids, start=start.position + 1, stop=stop), books=start)
+    books.point_in_time = True
+    books.position = stop
+    return books

@@ -1,0 +1,45 @@
+"""Over HTTP, on both stores: a token's expensive auditor queries (trail, check, reports as
+of a past moment) are limited (FUNDFLOW_AUDITOR_QUERY_BURST / _QUERIES_PER_MINUTE): over
+the limit 429, problem JSON with code ``rate_limited`` and ``Retry-After``; other tokens
+and the present reports are not affected."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from commands.api import create_app
+from ledger.application import Ledger
+from ledger.roles import Role
+from ledger.settings import Settings
+from tests.integration.test_api import issue
+from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
+
+
+def test_expensive_queries_are_limited_per_token(ledger: Ledger, database_url: str) -> None:
+    Scenario(ledger).given(
+        *setup_commands(), cmd("allocate_budget", line="L1", amount="1000", initial=True)
+    )
+    first = {"Authorization": f"Bearer {issue(ledger, 'auditor-1', Role.AUDITOR)}"}
+    second = {"Authorization": f"Bearer {issue(ledger, 'auditor-2', Role.AUDITOR)}"}
+    settings = Settings(
+        database_url=database_url, auditor_query_burst=3, auditor_queries_per_minute=1
+    )
+    year = f"/v1/units/{UNIT}/years/{YEAR}"
+    with TestClient(create_app(settings, ledger=ledger)) as client:
+        expensive = [
+            f"/v1/units/{UNIT}/audit/trail?year={YEAR}&line=L1",
+            f"{year}/check",
+            f"{year}/reports/final-accounts?as_of_position=1000",
+        ]
+        for path in expensive:
+            assert client.get(path, headers=first).status_code == 200, path
+        for path in [*expensive, f"{year}/reports/execution?as_of=2022-06-30"]:
+            refused = client.get(path, headers=first)
+            assert refused.status_code == 429, path
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert client.get(f"{year}/reports/final-accounts", headers=first).status_code == 200
+        assert client.get(f"{year}/check", headers=second).status_code == 200
+        schema = client.get("/openapi.json").json()
+        assert "429" in schema["paths"]["/v1/units/{unit}/audit/trail"]["get"]["responses"]
