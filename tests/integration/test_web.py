@@ -1,0 +1,139 @@
+"""The 工作台 in process, on SQLite and PostgreSQL: sign-in and the session cookie, CSRF on
+every form, posting through the command handler (confirmation, one posting however often
+a form is sent, the domain's message beside its field), unit scopes and redaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from commands.api import create_app
+from commands.cli import seed_path
+from commands.handlers import CommandHandler
+from commands.importer import import_file
+from commands.web.session import COOKIE
+from ledger.application import Ledger
+from ledger.roles import Role
+from ledger.settings import Settings
+from tests.integration.test_api import issue
+
+UNIT = "CJ-SWGXJ"
+LINE = "JB-2010301-GY"
+
+
+@pytest.fixture
+def web(ledger: Ledger, database_url: str) -> Iterator[TestClient]:
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    app = create_app(Settings(database_url=database_url), ledger=ledger)
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    """Sign in; the session's CSRF token (from the next page's forms)."""
+    form = client.get("/signin")
+    response = client.post("/signin", data={"token": token, "csrf": csrf_of(form.text)})
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/").text)
+
+
+def test_pages_need_a_session_and_the_cookie_is_strict(web: TestClient, ledger: Ledger) -> None:
+    assert web.get("/").headers["location"] == "/signin"
+    token = issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT])
+    form = web.get("/signin")
+    refused = web.post("/signin", data={"token": token, "csrf": "forged"})
+    assert refused.status_code == 403 and COOKIE not in refused.cookies
+    wrong = web.post("/signin", data={"token": "ff_x_y", "csrf": csrf_of(form.text)})
+    assert wrong.status_code in (401, 403)
+    form = web.get("/signin")
+    signed = web.post("/signin", data={"token": token, "csrf": csrf_of(form.text)})
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and token not in cookie
+    home = web.get("/")
+    assert home.status_code == 200 and "会计-李娜" in home.text
+    # A forged cookie is no session.
+    web.cookies.set(COOKIE, web.cookies[COOKIE][:-2] + "00")
+    assert web.get("/").status_code == 303
+
+
+def test_a_posting_is_confirmed_posted_once_and_refusals_sit_by_their_field(
+    web: TestClient, ledger: Ledger
+) -> None:
+    csrf = sign_in(web, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    form = web.get(f"/u/{UNIT}/2022/post/disburse?line={LINE}")
+    command_id = re.search(r'name="command_id" value="([^"]+)"', form.text).group(1)  # type: ignore[union-attr]
+    values = {
+        "csrf": csrf,
+        "command_id": command_id,
+        "line": LINE,
+        "amount": "100000000",
+        "payee": "加油站",
+        "economic_code": "30231",
+        "document_no": "记-2022-12-0099",
+        "business_date": "2022-12-30",
+    }
+    no_csrf = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "csrf": "x"})
+    assert no_csrf.status_code == 403
+    confirm = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "step": "preview"})
+    assert confirm.status_code == 200 and "确认记账" in confirm.text and "加油站" in confirm.text
+    before = ledger.position()
+    over = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "step": "post"})
+    assert over.status_code == 409
+    assert re.search(r'id="e-amount"[^>]*>[^<]*', over.text), over.text
+    assert ledger.position() == before
+    bad = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "amount": "1.234"})
+    assert bad.status_code == 422 and 'id="e-amount"' in bad.text
+    # Fund the line, then the same form goes through — once, however often it is sent.
+    top_up = {
+        "csrf": csrf,
+        "command_id": "web-topup-1",
+        "line": LINE,
+        "amount": "100000000",
+        "document_no": "昌市财预〔2022〕99号",
+        "business_date": "2022-12-30",
+        "step": "post",
+    }
+    assert web.post(f"/u/{UNIT}/2022/post/allocate", data=top_up).status_code == 303
+    first = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "step": "post"})
+    again = web.post(f"/u/{UNIT}/2022/post/disburse", data={**values, "step": "post"})
+    assert "done=posted" in first.headers["location"]
+    assert "done=again" in again.headers["location"]
+    journal = web.get(f"/u/{UNIT}/2022/journal?document_no=记-2022-12-0099")
+    assert journal.text.count('class="entry"') == 1
+
+
+def test_a_clerk_of_one_unit_cannot_reach_another(web: TestClient, ledger: Ledger) -> None:
+    sign_in(web, issue(ledger, "会计-别处", Role.CLERK, units=["OTHER"]))
+    home = web.get("/")
+    assert UNIT not in home.text
+    for path in (f"/u/{UNIT}/2022", f"/u/{UNIT}/2022/journal", f"/u/{UNIT}/2022/reports"):
+        response = web.get(path)
+        assert response.status_code == 403 and "out_of_scope" in response.text
+
+
+def test_an_auditor_without_clearance_sees_no_classified_detail(
+    web: TestClient, ledger: Ledger
+) -> None:
+    sign_in(web, issue(ledger, "审计-张", Role.AUDITOR))
+    for path in (
+        f"/u/{UNIT}/2022",
+        f"/u/{UNIT}/2022/journal",
+        f"/u/{UNIT}/2022/reports",
+        f"/u/{UNIT}/2022/execution",
+        f"/u/{UNIT}/2022/balances",
+    ):
+        page = web.get(path)
+        assert page.status_code == 200, (path, page.text)
+        assert "XM-P20" not in page.text, path
+    trail = web.get(f"/u/{UNIT}/trail?project=P20")
+    assert trail.status_code in (403, 404) and "XM-P20" not in trail.text
+    assert web.get(f"/u/{UNIT}/2022/post/disburse").status_code == 403
