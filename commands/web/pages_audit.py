@@ -99,7 +99,7 @@ def trail_page(
     return render(request, "trail.html", who, unit=unit_view, chosen=chosen, entries=entries)
 
 
-@router.get("/u/{unit}/{year}/books")
+@router.get("/u/{unit}/{year:int}/books")
 def books_page(
     request: Request,
     who: Who,
@@ -138,7 +138,7 @@ def chain_page(request: Request, who: Who) -> Response:
     return render(request, "chain.html", who, outcome=outcome)
 
 
-@router.get("/u/{unit}/{year}/reconcile")
+@router.get("/u/{unit}/{year:int}/reconcile")
 def reconcile_form(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     return render(
@@ -146,7 +146,7 @@ def reconcile_form(request: Request, who: Who, unit: str, year: int) -> Response
     )
 
 
-@router.post("/u/{unit}/{year}/reconcile")
+@router.post("/u/{unit}/{year:int}/reconcile")
 async def reconcile_upload(request: Request, who: Who, unit: str, year: int) -> Response:
     await require_csrf(request, who)
     code, books = books_of_unit(request, who, unit)
@@ -190,7 +190,7 @@ DOWNLOADS = {
 }
 
 
-@router.get("/u/{unit}/{year}/download/{what}")
+@router.get("/u/{unit}/{year:int}/download/{what}")
 def download(request: Request, who: Who, unit: str, year: int, what: str) -> Response:
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables

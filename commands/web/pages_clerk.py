@@ -163,7 +163,7 @@ def visible_lines(books: Books, code: str, year: int, clearance: bool) -> list[L
     return shown
 
 
-@router.get("/u/{unit}/{year}")
+@router.get("/u/{unit}/{year:int}")
 def year_page(
     request: Request,
     who: Who,
@@ -278,7 +278,7 @@ def _form_page(
     )
 
 
-@router.get("/u/{unit}/{year}/post/{kind}")
+@router.get("/u/{unit}/{year:int}/post/{kind}")
 def posting_form(
     request: Request,
     who: Who,
@@ -299,7 +299,7 @@ def posting_form(
     return _form_page(request, who, form, code, books, year, values, {})
 
 
-@router.post("/u/{unit}/{year}/post/{kind}")
+@router.post("/u/{unit}/{year:int}/post/{kind}")
 async def post(request: Request, who: Who, unit: str, year: int, kind: str) -> Response:
     values = await require_csrf(request, who)
     form = _form_of(kind)
@@ -350,7 +350,7 @@ async def post(request: Request, who: Who, unit: str, year: int, kind: str) -> R
 # --- journal ------------------------------------------------------------------------------
 
 
-@router.get("/u/{unit}/{year}/journal")
+@router.get("/u/{unit}/{year:int}/journal")
 def journal_page(
     request: Request,
     who: Who,

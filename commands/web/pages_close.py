@@ -27,7 +27,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.get("/u/{unit}/{year}/close")
+@router.get("/u/{unit}/{year:int}/close")
 def close_preview(request: Request, who: Who, unit: str, year: int) -> Response:
     who.actor.require("start_closing")
     code, books = books_of_unit(request, who, unit)
@@ -54,7 +54,7 @@ def close_preview(request: Request, who: Who, unit: str, year: int) -> Response:
     )
 
 
-@router.post("/u/{unit}/{year}/close")
+@router.post("/u/{unit}/{year:int}/close")
 async def close(request: Request, who: Who, unit: str, year: int) -> Response:
     values = await require_csrf(request, who)
     who.actor.require("start_closing")
@@ -81,7 +81,7 @@ async def close(request: Request, who: Who, unit: str, year: int) -> Response:
     )
 
 
-@router.post("/u/{unit}/{year}/reopen")
+@router.post("/u/{unit}/{year:int}/reopen")
 async def reopen(request: Request, who: Who, unit: str, year: int) -> Response:
     values = await require_csrf(request, who)
     who.actor.require("reopen_fiscal_year")

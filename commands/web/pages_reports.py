@@ -19,21 +19,21 @@ router = APIRouter(route_class=WebRoute)
 Who = Annotated[WebCaller, Depends(signed_in)]
 
 
-@router.get("/u/{unit}/{year}/reports")
+@router.get("/u/{unit}/{year:int}/reports")
 def reports_page(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     tables = statutory_tables(books, code, year, clearance=who.clearance)
     return render(request, "reports.html", who, unit=books.unit(code), year=year, tables=tables)
 
 
-@router.get("/u/{unit}/{year}/execution")
+@router.get("/u/{unit}/{year:int}/execution")
 def execution_page(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     report = execution_report(books, code, year, clearance=who.clearance)
     return render(request, "execution.html", who, unit=books.unit(code), year=year, report=report)
 
 
-@router.get("/u/{unit}/{year}/balances")
+@router.get("/u/{unit}/{year:int}/balances")
 def balances_page(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     report = balances_report(books, code, year, clearance=who.clearance)
