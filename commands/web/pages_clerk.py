@@ -35,7 +35,6 @@ from commands.web.labels import FUND_SOURCES, NATURES, YEAR_STATUS, event_name
 from commands.web.session import COOKIE, SESSION_SECONDS, SIGNIN_COOKIE, same_token, set_cookie
 from ledger.errors import Forbidden, InvalidInput, LedgerError
 from ledger.money import percent_str
-from ledger.roles import Role
 from projections.books import Books, LineView
 from projections.journal import JournalFilter, journal
 from projections.read_model import books_for_reports
@@ -215,6 +214,9 @@ def year_page(
         "chosen": {"project": project, "function_code": function_code, "fund_source": fund_source},
         "forms": FORMS,
         "done": done,
+        # Open years take a clerk's postings; a closed one a closer's corrections
+        # (refused by the books outside its adjustment period).
+        "may_post": who.may("closer") if view.status.value == "closed" else who.may("clerk"),
     }
     if request.headers.get("HX-Request") == "true":
         return render(request, "year_lines.html", who, **context)
@@ -433,7 +435,3 @@ class BadDate(InvalidInput):
 
     def __init__(self, text: str) -> None:
         super().__init__(f"日期应为 YYYY-MM-DD：{text}")
-
-
-def may_post(who: WebCaller) -> bool:
-    return who.actor.at_least(Role.CLERK)

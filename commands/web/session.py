@@ -56,9 +56,7 @@ class SessionSigner:
         if not cookie or "." not in cookie:
             return None
         payload, mac = cookie.rsplit(".", 1)
-        try:
-            payload.encode("ascii")
-        except UnicodeEncodeError:
+        if not (payload.isascii() and mac.isascii()):
             return None
         if not hmac.compare_digest(self._mac(payload), mac):
             return None

@@ -119,4 +119,4 @@ class Journey:
 
 @pytest.fixture
 def journey(page: Page, seeded: Service, request: pytest.FixtureRequest) -> Journey:
-    return Journey(page, seeded, request.node.name.removeprefix("test_"))
+    return Journey(page, seeded, request.node.originalname.removeprefix("test_"))
