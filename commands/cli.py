@@ -1058,6 +1058,7 @@ def export_final_accounts(
 ) -> None:
     """The nine 决算 tables (公开01表 … 09表) and the project funds table as one workbook;
     beside it the same as JSON and CSV, a PNG chart of execution rates, an HTML summary."""
+    from projections.chart import chart_bars
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables
 
@@ -1069,11 +1070,12 @@ def export_final_accounts(
         books = books_of(ledger, as_of_date=_date(as_of, "--as-of"))
         tables = statutory_tables(books, unit, year, clearance=clearance)
         report = final_accounts(books, unit, year, clearance=clearance)
+        bars = chart_bars(books, unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:
         ledger.close()
-    for path in export_all(tables, report, xlsx):
+    for path in export_all(tables, report, xlsx, bars=bars):
         typer.echo(f"wrote {path}")
 
 

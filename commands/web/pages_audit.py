@@ -192,6 +192,7 @@ DOWNLOADS = {
 
 @router.get("/u/{unit}/{year:int}/download/{what}")
 def download(request: Request, who: Who, unit: str, year: int, what: str) -> Response:
+    from projections.chart import chart_bars
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables
 
@@ -204,7 +205,9 @@ def download(request: Request, who: Who, unit: str, year: int, what: str) -> Res
     name = name.format(year=year)
     with tempfile.TemporaryDirectory() as folder:
         xlsx = Path(folder) / f"决算{year}.xlsx"
-        export_all(tables, report, xlsx)
+        export_all(
+            tables, report, xlsx, bars=chart_bars(books, code, year, clearance=who.clearance)
+        )
         if what == "csv":
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
