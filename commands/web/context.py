@@ -84,8 +84,20 @@ def render(
     response: HTMLResponse = templates.TemplateResponse(
         request, name, {"who": who, **context}, status_code=status_code
     )
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.update(PAGE_HEADERS)
     return response
+
+
+#: Every page: never cached (it shows the books as one caller may see them), never framed
+#: (clickjacking), scripts and styles from the service only (htmx is vendored).
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+}
 
 
 class WebRoute(APIRoute):
