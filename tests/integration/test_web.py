@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -151,3 +152,46 @@ def test_an_auditor_without_clearance_sees_no_classified_detail(
     assert trail.status_code == 403, trail.text
     assert "XM-P20" not in trail.text
     assert web.get(f"/u/{UNIT}/2022/post/disburse").status_code == 403
+
+
+def test_pages_are_not_cached_framed_or_scripted_from_elsewhere(
+    web: TestClient, ledger: Ledger
+) -> None:
+    sign_in(web, issue(ledger, "审计-张", Role.AUDITOR))
+    page = web.get(f"/u/{UNIT}/2022")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<script src="/static/web/htmx.min.js"' in page.text
+    assert web.get("/static/web/htmx.min.js").status_code == 200
+
+
+def test_an_auditor_reconciles_and_downloads(
+    web: TestClient, ledger: Ledger, published_path: Path
+) -> None:
+    csrf = sign_in(web, issue(ledger, "审计-张", Role.AUDITOR))
+    result = web.post(
+        f"/u/{UNIT}/2022/reconcile",
+        data={"csrf": csrf},
+        files={"published": ("figures.json", published_path.read_bytes(), "application/json")},
+    )
+    assert result.status_code == 200 and 'class="diff"' in result.text
+    chart = web.get(f"/u/{UNIT}/2022/download/chart")
+    assert chart.headers["content-type"] == "image/png" and chart.content[:4] == b"\x89PNG"
+    workbook = web.get(f"/u/{UNIT}/2022/download/workbook")
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    assert web.get(f"/u/{UNIT}/2022/download/csv").content[:2] == b"PK"
+
+
+def test_a_closer_previews_and_closes_and_a_clerk_may_not(web: TestClient, ledger: Ledger) -> None:
+    clerk = TestClient(web.app, follow_redirects=False)
+    sign_in(clerk, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    assert clerk.get(f"/u/{UNIT}/2022/close").status_code == 403
+    csrf = sign_in(web, issue(ledger, "结账员-赵", Role.CLOSER, units=[UNIT]))
+    preview = web.get(f"/u/{UNIT}/2022/close")
+    assert preview.status_code == 200 and "default.basic" in preview.text
+    assert "XM-P20" not in preview.text
+    assert web.post(f"/u/{UNIT}/2022/close", data={"csrf": "x"}).status_code == 403
+    done = web.post(f"/u/{UNIT}/2022/close", data={"csrf": csrf})
+    assert done.status_code == 200 and 'id="seal"' in done.text
+    assert "已结账" in web.get(f"/u/{UNIT}/2022").text
