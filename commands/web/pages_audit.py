@@ -164,8 +164,9 @@ async def reconcile_upload(request: Request, who: Who, unit: str, year: int) -> 
         if document is not None and not isinstance(document, dict):
             error = "文件不是公开数的格式（应为一个 JSON 对象）"
         elif document is not None:
-            report = final_accounts(books, code, year, clearance=who.clearance)
-            result = reconcile(document, report)
+            # Published figures are of the published report: without classified detail
+            # (as `fundflow audit reconcile`), whatever the auditor's clearance.
+            result = reconcile(document, final_accounts(books, code, year))
     return render(
         request,
         "reconcile.html",
