@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from commands.callers import caller_of_token, submit
+from commands.handlers import today_in_china
 from commands.models import invalid_fields, parse_command
 from commands.web.context import (
     WebCaller,
@@ -293,7 +294,7 @@ def posting_form(
     form = _form_of(kind)
     code, books = books_of_unit(request, who, unit)
     who.actor.require(form.command_type)
-    values = {"command_id": new_command_id(), "business_date": date.today().isoformat()}
+    values = {"command_id": new_command_id(), "business_date": today_in_china().isoformat()}
     if line:
         values["line"] = line
     if reverses:

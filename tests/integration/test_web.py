@@ -195,3 +195,27 @@ def test_a_closer_previews_and_closes_and_a_clerk_may_not(web: TestClient, ledge
     done = web.post(f"/u/{UNIT}/2022/close", data={"csrf": csrf})
     assert done.status_code == 200 and 'id="seal"' in done.text
     assert "已结账" in web.get(f"/u/{UNIT}/2022").text
+    # A correction into the closed year after its adjustment period: refused by the books,
+    # the message beside the reason.
+    late = web.post(
+        f"/u/{UNIT}/2022/post/reverse",
+        data={
+            "csrf": csrf,
+            "command_id": "web-late-fix",
+            "line": LINE,
+            "reverses_command_id": "seed-2022-0337",
+            "reason": "错账",
+            "document_no": "记-2023-09-0001",
+            "business_date": "2022-12-31",
+            "adjustment_reason": "审计调整",
+            "step": "post",
+        },
+    )
+    assert late.status_code == 409 and 'id="e-adjustment_reason"' in late.text
+    # An admin reopens it, with a reason.
+    admin = TestClient(web.app, follow_redirects=False)
+    admin_csrf = sign_in(admin, issue(ledger, "管理员", Role.ADMIN))
+    reopen = {"csrf": admin_csrf, "command_id": "web-reopen-1", "reason": "审计发现漏记"}
+    reopened = admin.post(f"/u/{UNIT}/2022/reopen", data={**reopen, "business_date": "2023-02-01"})
+    assert reopened.status_code == 303, reopened.text
+    assert "进行中" in admin.get(f"/u/{UNIT}/2022").text
