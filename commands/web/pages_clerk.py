@@ -154,8 +154,13 @@ def _line_row(ln: LineView) -> dict[str, Any]:
         "spent": t.spent,
         "available": t.available,
         "rate": rate,
-        "bar": min(100, max(0, round(float(rate)))) if rate else 0,
+        "bar": _bar(t.spent, t.full_year_budget),
     }
+
+
+def _bar(spent: int, budget: int) -> int:
+    """The execution bar's width in whole percent (0–100), from exact fen."""
+    return 0 if budget <= 0 else max(0, min(100, spent * 100 // budget))
 
 
 def visible_lines(books: Books, code: str, year: int, clearance: bool) -> list[LineView]:
@@ -195,7 +200,7 @@ def year_page(
             "spent": spent,
             "available": sum(ln.totals.available for ln in hidden),
             "rate": rate,
-            "bar": min(100, round(float(rate))) if rate else 0,
+            "bar": _bar(spent, budget),
         }
     projects = sorted(
         {(ln.project_code, _project_name(books, code, ln)) for ln in shown if ln.project_code}
