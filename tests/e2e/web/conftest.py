@@ -88,6 +88,13 @@ def seeded(tmp_path: Path) -> Iterator[Service]:
             service.stop()
 
 
+#: The names of the visible form fields that have no label (every input must have one).
+UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(e => !['hidden', 'submit', 'button'].includes(e.type))
+  .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label'))
+  .map(e => e.name)"""
+
+
 class Journey:
     """A person's visit: sign in, go to pages, and a screenshot of each page seen."""
 
@@ -99,6 +106,9 @@ class Journey:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def shot(self, what: str) -> None:
+        """Save the page, after checking that every field on it has a label."""
+        unlabelled = self.page.evaluate(UNLABELLED)
+        assert not unlabelled, f"fields without a label on {self.page.url}: {unlabelled}"
         self.shots += 1
         path = SCREENSHOTS / f"{self.name}-{self.shots:02d}-{what}.png"
         self.page.screenshot(path=str(path), full_page=True)
