@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commands.batch_api import PATH as BATCH_PATH
 from commands.batch_api import add_batch_route
+from commands.callers import SERVICE_MAX_ATTEMPTS, Caller, caller_of_token, submit
 from commands.catalogues import search as search_catalogues
 from commands.closing import CloseReport, abandon_close, close_year, resume_close
 from commands.group_commit import GroupCommitter
@@ -62,8 +63,7 @@ from commands.models import (
 from commands.problems import from_error, problem, too_many
 from commands.process import die_with_parent
 from commands.rate_limit import RateLimited, Throttle
-from ledger import tokens
-from ledger.aggregates import ApiToken
+from commands.web import mount_web
 from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
 from ledger.classifications.catalogue import CatalogueKind
@@ -72,7 +72,7 @@ from ledger.composition import build_ledger
 from ledger.errors import Forbidden, LedgerError, Unauthorized
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
-from ledger.roles import REQUIRED_ROLE, Actor, Role
+from ledger.roles import REQUIRED_ROLE, Role
 from ledger.settings import Settings
 from projections.audit_trail import unit_trail
 from projections.balances import balances_report
@@ -83,18 +83,6 @@ from projections.final_accounts import final_accounts
 from projections.read_model import books_for_reports
 
 log = structlog.get_logger("fundflow.http")
-
-#: Retries of a command whose line other clerks keep changing, before a 409.
-SERVICE_MAX_ATTEMPTS = 40
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, as their token says."""
-
-    actor: Actor
-    clearance: bool
-
 
 # --- request size limit -------------------------------------------------------------
 
@@ -267,6 +255,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     _add_audit_routes(app)
     _add_catalogue_route(app)
     add_batch_route(app, requires, _PROBLEM_RESPONSES)
+    mount_web(app, settings)  # the 工作台 at /, over the same callers and handler
     return app
 
 
@@ -286,18 +275,12 @@ def authenticate(
     refused = Unauthorized("a valid API token is required: Authorization: Bearer <token>")
     if not authorization or not authorization.startswith("Bearer "):
         raise refused
-    parts = tokens.split(authorization.removeprefix("Bearer ").strip())
-    if parts is None:
+    caller = caller_of_token(_ledger(request), authorization.removeprefix("Bearer "))
+    if caller is None:
         raise refused
-    token = _ledger(request).find(ApiToken, ApiToken.id_for(parts[0]))
-    if token is None or token.revoked or not tokens.matches(token.salt, token.digest, parts[1]):
-        raise refused
-    units = frozenset(token.units) if token.units else None
-    actor = Actor(token.identity, Role(token.role), units=units, clearance=token.clearance)
-    caller = Caller(actor, token.clearance)
-    request.state.identity = token.identity
-    request.state.token_id = parts[0]  # the rate limit of expensive queries is per token
-    request.state.clearance = token.clearance  # errors are shown as the caller may read them
+    request.state.identity = caller.actor.identity
+    request.state.token_id = caller.token_id  # the rate limit of expensive queries
+    request.state.clearance = caller.clearance  # errors are shown as the caller may read them
     return caller
 
 
@@ -458,14 +441,7 @@ def _add_command_route(app: FastAPI, route: CommandRoute) -> None:
         )
         request.state.command = data["type"]
         command = parse_command(data)
-        committer: GroupCommitter | None = getattr(request.app.state, "committer", None)
-        if committer is not None:
-            result = committer.submit(command, caller.actor)
-        else:
-            handler = CommandHandler(
-                _ledger(request), actor=caller.actor, max_attempts=SERVICE_MAX_ATTEMPTS
-            )
-            result = handler.handle(command)
+        result = submit(request.app.state, command, caller.actor)
         request.state.outcome = result.status
         replayed = result.status == "already_applied"
         return JSONResponse(

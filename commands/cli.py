@@ -1379,6 +1379,7 @@ def export_final_accounts(
 ) -> None:
     """The nine 决算 tables (公开01表 … 09表) and the project funds table as one workbook;
     beside it the same as JSON and CSV, a PNG chart of execution rates, an HTML summary."""
+    from projections.chart import chart_bars
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables
 
@@ -1391,12 +1392,13 @@ def export_final_accounts(
         with amounts_in(amount_unit):
             tables = statutory_tables(books, unit, year, clearance=clearance)
             report = final_accounts(books, unit, year, clearance=clearance)
+            bars = chart_bars(books, unit, year, clearance=clearance)
     except LedgerError as error:
         raise _fail(error, clearance) from None
     finally:
         ledger.close()
     with amounts_in(amount_unit):
-        written = export_all(tables, report, xlsx)
+        written = export_all(tables, report, xlsx, bars=bars)
     for path in written:
         typer.echo(f"wrote {path}")
 

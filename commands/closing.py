@@ -48,7 +48,7 @@ from ledger.hash_chain import Head
 from ledger.locks import LockHeld, exclusive
 from ledger.roles import Actor
 from ledger.seals import current_head
-from projections.books import Books
+from projections.books import Books, LineView
 from projections.read_model import books_for_reports
 from projections.redaction import CLASSIFIED_NAME
 
@@ -233,18 +233,7 @@ def _settle(
 
     books = current()
     for line in books.lines_of(code, year):
-        continuing, classified = True, False
-        if line.project_code is not None:
-            project = ledger.find(Project, Project.id_for(code, line.project_code))
-            continuing = project is not None and project.continues_after(year)
-            classified = project is None or project.classified
-        outcome, rule = policy.outcome_for(
-            unit_code=code,
-            nature=line.nature,
-            fund_source=line.fund_source,
-            project_code=line.project_code,
-            continuing=continuing,
-        )
+        outcome, rule, classified = _decide(ledger, code, year, line, policy)
         result = handler.handle(
             build_command(
                 CloseLine,
@@ -278,6 +267,52 @@ def _settle(
     )
     step()
     report.seal = _recorded_seal(ledger, code, year)
+    return report
+
+
+def _decide(
+    ledger: Ledger, code: str, year: int, line: LineView, policy: ClosingPolicy
+) -> tuple[Outcome, str, bool]:
+    """What the close does with a line's unspent balance, by which rule of the policy, and
+    whether the line funds a classified (涉密) project."""
+    continuing, classified = True, False
+    if line.project_code is not None:
+        project = ledger.find(Project, Project.id_for(code, line.project_code))
+        continuing = project is not None and project.continues_after(year)
+        classified = project is None or project.classified
+    outcome, rule = policy.outcome_for(
+        unit_code=code,
+        nature=line.nature,
+        fund_source=line.fund_source,
+        project_code=line.project_code,
+        continuing=continuing,
+    )
+    return outcome, rule, classified
+
+
+def preview_close(
+    ledger: Ledger,
+    database_url: str,
+    unit: str,
+    year: int,
+    *,
+    policy: ClosingPolicy,
+    actor: Actor,
+) -> CloseReport:
+    """What closing ``year`` now would do, line by line, without doing it: each line's
+    available balance and the policy rule that carries it over or lets it lapse. Read it
+    with :meth:`CloseReport.shown_to` the caller's clearance."""
+    ledger.unit_in_scope(actor, unit)
+    books = books_for_reports(ledger, database_url, unit=unit)
+    code = books.unit(unit).code
+    report = CloseReport(unit=code, year=year)
+    report.already_closed = books.year(code, year).status is YearStatus.CLOSED
+    for line in books.lines_of(code, year):
+        outcome, rule, classified = _decide(ledger, code, year, line, policy)
+        report.lines.append(
+            LineOutcome(line.code, outcome, rule, line.totals.available, classified)
+        )
+    report.adjustment_until = date(year, 12, 31) + timedelta(days=policy.adjustment_period_days)
     return report
 
 

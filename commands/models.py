@@ -633,3 +633,13 @@ def parse_command(data: object, *, close_steps: bool = False) -> AnyCommand:
         if len(kinds) == 1 and (kind := kinds.pop()) is not None and issubclass(kind, LedgerError):
             raise kind(message) from None
         raise InvalidInput(message) from None
+
+
+def invalid_fields(data: dict[str, Any]) -> dict[str, str]:
+    """Each field of a client's command that is invalid, with its message (a web form shows
+    it beside the field); empty when the command is valid."""
+    try:
+        _ADAPTER.validate_python(data)
+    except ValidationError as error:
+        return {where: message for where, message, _ in _problems(error, data.get("type"))}
+    return {}

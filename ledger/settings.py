@@ -92,6 +92,14 @@ class Settings(BaseSettings):
             "every run verifies the whole log."
         ),
     )
+    web_session_secret: str | None = Field(
+        default=None,
+        description=(
+            "Key signing the 工作台's session cookies (FUNDFLOW_WEB_SESSION_SECRET). Set it "
+            "when several workers serve (each would otherwise make its own, and a restart "
+            "signs everyone out)."
+        ),
+    )
     fault_kill_after_steps: int | None = Field(
         default=None,
         description=(

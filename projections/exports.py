@@ -1,6 +1,6 @@
 """The statutory tables as files: an Excel workbook (a sheet per table, in the published
-layout, 万元 with two decimals), CSV files and JSON alongside, a PNG chart of execution
-rate by project and a one-page HTML summary."""
+layout, 万元 with two decimals), CSV files and JSON alongside, a PNG chart of what became
+of each project's and line's money, and a one-page HTML summary."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 
 from ledger.amount_units import unit_label
+from projections.chart import Bar
+from projections.chart import write_chart as draw_chart
 from projections.statutory_tables import Cell, Table
 
 THIN = Side(style="thin")
@@ -90,26 +92,26 @@ def tables_json(tables: list[Table], *, unit: str, year: int) -> dict[str, Any]:
     }
 
 
-def write_chart(projects: list[dict[str, Any]], path: Path) -> None:
-    """A bar chart of execution rate by project (numbered as in the HTML summary)."""
-    import matplotlib
+def write_chart(
+    projects: list[dict[str, Any]],
+    path: Path,
+    *,
+    bars: tuple[list[Bar], list[Bar]] | None = None,
+    title: str = "",
+) -> None:
+    """The execution chart (see :mod:`projections.chart`): per project and per line, what
+    became of the money, labelled with the Chinese names. Without ``bars`` (the books'
+    per-line figures) only the report's project rows are drawn: budget and executed."""
+    if bars is None:
+        bars = ([_bar_of_row(p) for p in projects], [])
+    draw_chart(*bars, path, title=title)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    rates = [float(p["execution_rate_pct"] or 0) for p in projects]
-    labels = [str(i) for i in range(1, len(projects) + 1)]
-    figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
-    bars = axes.bar(labels, rates, color=["#2e7d32" if r >= 100 else "#c62828" for r in rates])
-    axes.set_ylim(0, 110)
-    axes.set_xlabel("project (numbered as in the summary)")
-    axes.set_ylabel("execution rate %")
-    axes.set_title("Execution rate by project")
-    axes.bar_label(bars, fmt="%.0f", fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
+def _bar_of_row(project: dict[str, Any]) -> Bar:
+    total = project["funds"]["total"]
+    budget = int(Decimal(total["full_year_budget"]) * 1_000_000)
+    executed = int(Decimal(total["executed"]) * 1_000_000)
+    return Bar(project["name"], budget, executed, 0, 0, 0, max(0, budget - executed))
 
 
 def write_html(report: dict[str, Any], chart: Path, path: Path) -> None:
@@ -144,7 +146,9 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td:nth-child(2){{
 </style>
 <h1>{html.escape(report["unit"])} {report["fiscal_year"]}年度部门决算</h1>
 <div class=cards>{cards}</div>
-<h2>项目执行率</h2><img alt="execution rate by project" src="data:image/png;base64,{image}">
+<h2>项目资金执行情况</h2>
+<img alt="各项目的执行数、财政收回、结转、结余和可用余额（万元）"
+ src="data:image/png;base64,{image}">
 <table><tr><th>#</th><th>项目</th><th>全年预算数</th><th>全年执行数</th><th>执行率%</th></tr>
 {rows}</table>
 <p>金额单位：{unit_label()}，各数分别四舍五入。</p></html>
@@ -152,8 +156,15 @@ td,th{{border:1px solid #ccc;padding:2px 6px;text-align:right}}td:nth-child(2){{
     path.write_text(page, encoding="utf-8")
 
 
-def export_all(tables: list[Table], report: dict[str, Any], xlsx: Path) -> list[Path]:
-    """The workbook, and beside it the JSON, the CSV files, the chart and the summary."""
+def export_all(
+    tables: list[Table],
+    report: dict[str, Any],
+    xlsx: Path,
+    *,
+    bars: tuple[list[Bar], list[Bar]] | None = None,
+) -> list[Path]:
+    """The workbook, and beside it the JSON, the CSV files, the chart (``bars``: from
+    :func:`projections.chart.chart_bars`) and the summary."""
     unit, year = report["unit"], report["fiscal_year"]
     write_xlsx(tables, xlsx, unit=unit, year=year)
     stem = xlsx.with_suffix("")
@@ -164,7 +175,7 @@ def export_all(tables: list[Table], report: dict[str, Any], xlsx: Path) -> list[
     )
     csvs = write_csv(tables, stem.parent / f"{stem.name}-csv")
     chart = stem.parent / f"{stem.name}-execution-rate.png"
-    write_chart(report["projects"], chart)
+    write_chart(report["projects"], chart, bars=bars, title=f"{unit} {year}年度")
     summary = stem.with_suffix(".html")
     write_html(report, chart, summary)
     return [xlsx, as_json, *csvs, chart, summary]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from ledger.classifications import FUND_SOURCE_NAMES, NATURE_NAMES, THREE_PUBLIC_NAMES
+from projections.final_accounts import EMPTY_BUDGET
+
 LABELS: dict[str, str] = {
     "staff": "人员情况",
     "overview": "一、收入支出决算总体情况（万元）",
@@ -70,6 +73,101 @@ LABELS: dict[str, str] = {
     "available": "可用余额",
 }
 
+# Every other field the reports print, so that a table never shows an English key.
+LABELS.update(
+    {
+        "adjustments_after_close": "结账后的调整分录",
+        "amount_unit": "金额单位",
+        "awarded_to_sme": "授予中小企业合同金额",
+        "awarded_to_sme_pct": "授予中小企业合同金额占比%",
+        "awarded_to_micro_small": "授予小微企业合同金额",
+        "awarded_to_micro_small_pct": "授予小微企业合同金额占比%",
+        "balance": "余额",
+        "balance_by_fund_source": "按资金来源的余额",
+        "budget": "预算数",
+        "buildings_m2": "房屋（平方米）",
+        "business_date": "业务日期",
+        "carried_in": "上年结转",
+        "carried_out": "结转下年",
+        "carried_over": "结转",
+        "carried_over_at_close": "年终结转",
+        "classified": "涉密",
+        "classified_projects": "涉密项目",
+        "clawed_back": "财政收回",
+        "clawed_back_prior_year_carryover": "收回上年结转资金",
+        "code": "编码",
+        "corrects": "更正的分录",
+        "current_year_fiscal": "当年财政拨款",
+        "departments": "内设机构",
+        "derived_function_codes": "对应功能分类",
+        "document_no": "凭证号 / 文号",
+        "expenditure_nature": "支出性质",
+        "fiscal_year": "年度",
+        "fixed_assets_original_value": "固定资产原值",
+        "function_code": "功能分类",
+        "fund_source": "资金来源",
+        "funds": "资金",
+        "general_public_budget": "一般公共预算财政拨款",
+        "goods": "货物",
+        "headcount": "实有人数",
+        "implementing_units": "实施单位",
+        "in_service": "在职人员",
+        "lapsed": "结余",
+        "lapsed_at_close": "年终结余",
+        "line": "预算指标",
+        "memo": "摘要",
+        "name": "名称",
+        "nature": "支出性质",
+        "official_reception": "公务接待费",
+        "opening": "年初结转和结余",
+        "other": "其他资金",
+        "overseas_groups": "因公出国（境）团组",
+        "overseas_persons": "因公出国（境）人次",
+        "overseas_travel": "因公出国（境）费",
+        "payee": "收款单位",
+        "personnel_items": "人员经费包括",
+        "position": "日志位置",
+        "posted_by": "记账人",
+        "prior_year_carryover": "上年结转资金",
+        "project": "项目",
+        "projects_evaluated": "绩效自评项目数",
+        "public_operating_items": "公用经费包括",
+        "reception_batches": "公务接待批次",
+        "reception_persons": "公务接待人次",
+        "recorded_at": "记录时间",
+        "retired": "退休人员",
+        "retired_before_1949_lixiu": "离休人员",
+        "services": "服务",
+        "share_of_current_year_expenditure_pct": "占本年支出%",
+        "source": "资金来源",
+        "title": "名称",
+        "total_balance_wanyuan": "余额合计（万元）",
+        "type": "类型",
+        "unit": "单位",
+        "variance_formula": "预决算差异率计算公式",
+        "vehicle_operation": "公务用车运行维护费",
+        "vehicle_purchase": "公务用车购置费",
+        "vehicles": "车辆（辆）",
+        "vehicles_held": "公务用车保有量（辆）",
+        "vehicles_purchased": "公务用车购置数（辆）",
+        "vehicles_value": "车辆价值",
+        "works": "工程",
+        "year_status": "年度状态",
+    }
+)
+#: Values of the ledger's own enumerations, as the tables print them.
+VALUES: dict[str, str] = {
+    **{k.value: v for k, v in FUND_SOURCE_NAMES.items()},
+    **{k.value: v for k, v in NATURE_NAMES.items()},
+    **{k.value: v for k, v in THREE_PUBLIC_NAMES.items()},
+    "basic": "基本支出",
+    "project": "项目支出",
+    "open": "进行中",
+    "closing": "结账中",
+    "closed": "已结账",
+    EMPTY_BUDGET: "空（无收入、支出和结余）",
+}
+
 
 def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -79,9 +177,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+        return ", ".join(f"{LABELS.get(k, k)}={_cell(v)}" for k, v in value.items())
     if isinstance(value, list):
         return "、".join(_cell(v) for v in value)
+    if isinstance(value, str):
+        return VALUES.get(value, value)
     return str(value)
 
 

@@ -26,9 +26,10 @@ class Service:
         self.log = (workdir / "service.log").open("w")
         self.process: subprocess.Popen[bytes] | None = None
 
-    def token(self, identity: str, role: str, *units: str) -> str:
+    def token(self, identity: str, role: str, *units: str, clearance: bool = False) -> str:
         """A token (clerks and closers need the units they work for)."""
         scope = [arg for unit in units for arg in ("--unit", unit)]
+        scope += ["--clearance"] if clearance else []
         done = subprocess.run(
             [FUNDFLOW, "tokens", "create", "--identity", identity, "--token-role", role, *scope],
             env=self.env,

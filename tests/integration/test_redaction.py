@@ -417,7 +417,7 @@ def test_trail_table_shows_the_recorded_time_and_what_a_correction_corrects(
     )
     assert result.exit_code == 0, result.output
     header = result.stdout.splitlines()[0]
-    assert "recorded_at" in header and "corrects" in header
+    assert "记录时间" in header and "更正的分录" in header
     reversal = next(line for line in result.stdout.splitlines() if "EntryReversed" in line)
     assert "pub-pay (TransferredToEnterprise, entry" in reversal
     recorded = [e for _, e in ledger.read_events() if type(e).__name__ == "EntryReversed"]
