@@ -17,6 +17,7 @@ from commands.json_input import strict_loads
 from commands.web.context import WebCaller, WebRoute, ledger_of, render, signed_in
 from commands.web.labels import event_name
 from commands.web.pages_clerk import _date, books_of_unit, require_csrf
+from ledger.amount_units import AmountUnit, amounts_in
 from ledger.errors import InvalidInput
 from projections.audit_trail import unit_trail
 from projections.execution import execution_report
@@ -191,7 +192,14 @@ DOWNLOADS = {
 
 
 @router.get("/u/{unit}/{year:int}/download/{what}")
-def download(request: Request, who: Who, unit: str, year: int, what: str) -> Response:
+def download(
+    request: Request,
+    who: Who,
+    unit: str,
+    year: int,
+    what: str,
+    in_unit: Annotated[AmountUnit, Query(alias="amount_unit")] = AmountUnit.WANYUAN,
+) -> Response:
     from projections.chart import chart_bars
     from projections.exports import export_all
     from projections.statutory_tables import statutory_tables
@@ -199,11 +207,11 @@ def download(request: Request, who: Who, unit: str, year: int, what: str) -> Res
     if what not in DOWNLOADS:
         raise InvalidInput(f"没有这种下载：{what}")
     code, books = books_of_unit(request, who, unit)
-    tables = statutory_tables(books, code, year, clearance=who.clearance)
-    report = final_accounts(books, code, year, clearance=who.clearance)
     name, media = DOWNLOADS[what]
     name = name.format(year=year)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, amounts_in(in_unit):
+        tables = statutory_tables(books, code, year, clearance=who.clearance)
+        report = final_accounts(books, code, year, clearance=who.clearance)
         xlsx = Path(folder) / f"决算{year}.xlsx"
         export_all(
             tables, report, xlsx, bars=chart_bars(books, code, year, clearance=who.clearance)

@@ -219,3 +219,22 @@ def test_a_closer_previews_and_closes_and_a_clerk_may_not(web: TestClient, ledge
     reopened = admin.post(f"/u/{UNIT}/2022/reopen", data={**reopen, "business_date": "2023-02-01"})
     assert reopened.status_code == 303, reopened.text
     assert "进行中" in admin.get(f"/u/{UNIT}/2022").text
+
+
+def test_reports_and_downloads_in_yuan_or_wanyuan(web: TestClient, ledger: Ledger) -> None:
+    from ledger.amount_units import AmountUnit, amounts_in
+    from projections.books import books_of
+    from projections.statutory_tables import statutory_tables
+
+    sign_in(web, issue(ledger, "审计-李", Role.AUDITOR))
+    with amounts_in(AmountUnit.YUAN):
+        first = statutory_tables(books_of(ledger), UNIT, 2022)[0]
+    figure = next(str(v) for row in first.rows for v in row if "." in str(v) and str(v) != "0.00")
+    in_yuan = web.get(f"/u/{UNIT}/2022/reports?amount_unit=yuan").text
+    assert "金额单位：元" in in_yuan and figure in in_yuan
+    in_wanyuan = web.get(f"/u/{UNIT}/2022/reports").text
+    assert "金额单位：万元" in in_wanyuan and figure not in in_wanyuan
+    assert "项目（元）" in web.get(f"/u/{UNIT}/2022/execution?amount_unit=yuan").text
+    workbook = web.get(f"/u/{UNIT}/2022/download/workbook?amount_unit=yuan")
+    assert workbook.status_code == 200 and workbook.content[:2] == b"PK"
+    assert web.get(f"/u/{UNIT}/2022/reports?amount_unit=dollars").status_code == 422
