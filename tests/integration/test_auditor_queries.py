@@ -6,6 +6,7 @@ the read model lags behind the log (its tail holds other units' events too)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from commands.cli import seed_path
 from commands.handlers import CommandHandler
 from commands.importer import import_file
 from ledger.application import Ledger
@@ -32,8 +34,46 @@ from projections.read_model import ReadModelStore, books_for_reports, catch_up
 from scripts.generate import generate
 from tests.conftest import postgres_schema_url
 
-UNITS = ["U00000", "U00001", "U00002"]
-YEARS = [2023, 2024, 2025]
+#: Generated units, and the shipped unit whose year has a take-on, a non-fiscal receipt (its
+#: reversal and the receipt again come in the read model's tail).
+UNITS = ["U00000", "U00001", "U00002", "DY-WGLJ"]
+YEARS = [2022, 2023, 2024, 2025]
+NON_FISCAL_TAIL = [
+    {
+        "type": "record_receipt",
+        "command_id": "aq-1",
+        "amount": "5000.00",
+        "payer": "捐赠人甲",
+        "document_no": "收-2022-12-0001",
+    },
+    {
+        "type": "reverse_entry",
+        "command_id": "aq-2",
+        "reverses_command_id": "aq-1",
+        "reason": "缴款单位填错",
+        "document_no": "红-2022-12-0001",
+    },
+    {
+        "type": "record_receipt",
+        "command_id": "aq-3",
+        "amount": "5000.00",
+        "payer": "捐赠人乙",
+        "document_no": "收-2022-12-0002",
+    },
+    {
+        "type": "use_non_fiscal_balance",
+        "command_id": "aq-4",
+        "amount": "200.00",
+        "document_no": "记-2022-12-0098",
+    },
+    {
+        "type": "distribute_balance",
+        "command_id": "aq-5",
+        "amount": "1000.00",
+        "purpose": "提取专用基金",
+        "document_no": "记-2022-12-0099",
+    },
+]
 
 
 @dataclass
@@ -70,6 +110,12 @@ def history(
     url = next(urls)
     commands = list(generate(3, 22, 12, 2023, 7, years=2))
     half = len(commands) // 2
+    shipped = (seed_path().parent / "daying-2022.jsonl").read_text(encoding="utf-8").splitlines()
+    common = {"posted_by": "会计", "business_date": "2022-12-28", "unit": "DY-WGLJ"}
+    line = {"year": 2022, "line": "XM-QT"}
+    tail = [json.dumps({**common, **line, **c}, ensure_ascii=False) for c in NON_FISCAL_TAIL]
+    commands = [*shipped, *commands[:half], *commands[half:], *tail]
+    half += len(shipped)
     ledger = build_ledger(Settings(database_url=url))
     handler = CommandHandler(ledger)
     for n, part in enumerate((commands[:half], commands[half:])):
