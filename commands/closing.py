@@ -182,6 +182,8 @@ def _run(
             f"the close of {year} for {code} was started with a different closing policy; "
             "finish it with the same policy file, or an admin abandons it (--abandon --reason …)"
         )
+    if status is YearStatus.OPEN:
+        _require_next_year_codes(ledger, code, year, policy, handler, current())
     try:
         if status is YearStatus.OPEN:
             handler.handle(
@@ -203,6 +205,23 @@ def _run(
             "steps (fundflow close-year --resume --reason …) or abandon it (--abandon "
             "--reason …)"
         ) from None
+
+
+def _require_next_year_codes(
+    ledger: Ledger,
+    code: str,
+    year: int,
+    policy: ClosingPolicy,
+    handler: CommandHandler,
+    books: Books,
+) -> None:
+    """Before anything is written: every balance the close will carry over has a function
+    item in next year's catalogue (the same code, or where its mapping moved it)."""
+    for line in books.lines_of(code, year):
+        if line.totals.available > 0:
+            outcome, _, _ = _decide(ledger, code, year, line, policy)
+            if outcome == Outcome.CARRY_OVER:
+                handler.next_year_function_code(line.function_code, year + 1)
 
 
 def _step_fields(handler: CommandHandler, code: str, year: int) -> dict[str, Any]:

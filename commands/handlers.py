@@ -1030,9 +1030,26 @@ class CommandHandler:
         touched: list[Aggregate] = [line, next_line] if amount else [line]
         return touched, f"{yuan_str(amount)} yuan of line {c.line} carried over", line
 
+    def next_year_function_code(self, code: str, year: int) -> str:
+        """The function item a line booked to ``code`` in the year before goes on with in
+        ``year``: the same code, or where ``year``'s catalogue's mapping moved it. Refused
+        (the close is blocked before it starts) when that catalogue has neither."""
+        catalogue = self.catalogue(CatalogueKind.FUNCTION, year)
+        moved = catalogue.mapping.get(code, code)
+        if len(moved) != 7 or moved not in catalogue.names:
+            raise CloseBlocked(
+                f"function code {code} is not in the {year} catalogue ({catalogue.origin}) and "
+                f"its mapping does not say where it went: a carryover into {year} has no "
+                f"function item. Load {year}'s catalogue with the mapping of {year - 1}'s "
+                f"codes (fundflow codes import FILE --year {year} --mapping MAP), then close"
+            )
+        return moved
+
     def _next_year_line(self, line: BudgetLine, meta: dict[str, Any]) -> BudgetLine:
-        """The same line in the next year, opened like this one if it is not there yet."""
+        """The same line in the next year, opened like this one if it is not there yet
+        (booked to the function item its code became in the next year's catalogue)."""
         year = line.year + 1
+        function_code = self.next_year_function_code(line.function_code, year)
         found = self._find(BudgetLine, BudgetLine.id_for(line.unit_code, year, line.code))
         if found is None:
             return BudgetLine._create(
@@ -1042,14 +1059,14 @@ class CommandHandler:
                 code=line.code,
                 title=line.title,
                 nature=line.nature.value,
-                function_code=line.function_code,
+                function_code=function_code,
                 fund_source=line.fund_source,
                 project_code=line.project_code,
                 **meta,
             )
         same = (found.nature, found.function_code, found.fund_source, found.project_code) == (
             line.nature,
-            line.function_code,
+            function_code,
             line.fund_source,
             line.project_code,
         )

@@ -328,3 +328,29 @@ def test_a_batch_sees_a_catalogue_loaded_earlier_in_it(
     )
     assert [r.status for r in outcome.results] == ["applied", "applied", "applied"]
     assert isinstance(outcome.error, UnknownCode) and outcome.failed_index == 3
+
+
+def test_a_carryover_follows_the_next_years_mapping_or_the_close_does_not_start(
+    ledger: Ledger, handler: CommandHandler, database_url: str, tmp_path: Path
+) -> None:
+    """2023's catalogue drops 2150805: without a mapping the close is refused before it
+    writes anything; with one, next year's line is booked to the code it became."""
+    from commands.closing import close_year
+    from ledger.aggregates import BudgetLine
+    from ledger.closing.policy import load_policy
+    from ledger.errors import CloseBlocked
+
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="1000"))
+    closer = Actor("结账-王", Role.CLOSER)
+    load(handler, write(tmp_path, "2023.csv", CATALOGUE_2023))
+    before = ledger.position()
+    with pytest.raises(CloseBlocked, match="2150805 is not in the 2023 catalogue"):
+        close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=closer)
+    assert ledger.position() == before  # nothing of the close was written
+
+    mapping = write(tmp_path, "map.csv", "上年科目编码,科目编码\n2150805,2070109\n")
+    load(handler, write(tmp_path, "2023.csv", CATALOGUE_2023), mapping=mapping)
+    report = close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=closer)
+    assert report.carried_over == 100000
+    moved = ledger.find(BudgetLine, BudgetLine.id_for(UNIT, 2023, "L1"))
+    assert moved is not None and moved.function_code == "2070109"
