@@ -65,6 +65,7 @@ from ledger.aggregates import (
     Department,
     DepartmentMembership,
     FiscalYear,
+    NonFiscalReserve,
     Project,
     Unit,
     UnitName,
@@ -164,7 +165,7 @@ def _logged_id(command: Command, classified: bool) -> str:
     """The command id for the log; for a classified (涉密) command, which may be named
     after its document number, the id of its command record instead."""
     if classified:
-        scope = command_unit(command) or NO_UNIT
+        scope = command_unit(command) or _unitless_scope(command)
         return f"record:{CommandRecord.id_for(CLIENT_NAMESPACE, scope, command.command_id)}"
     return command.command_id
 
@@ -184,6 +185,17 @@ class BatchOutcome:
     results: list[CommandResult] = field(default_factory=list)
     error: LedgerError | None = None
     failed_index: int | None = None
+
+
+def _unitless_scope(command: Command) -> str:
+    """Where the id of a command about no unit lives: a department's own commands per
+    department, a catalogue's per kind and year, the rest (tokens) together — so that an id
+    taken for one cannot block another."""
+    if isinstance(command, DeclareDepartment):
+        return f"department:{command.code}"
+    if isinstance(command, ImportCatalogue):
+        return f"catalogue:{command.kind.value}:{command.year}"
+    return NO_UNIT
 
 
 class CommandHandler:
@@ -550,7 +562,7 @@ class CommandHandler:
         """Where the command's id lives: the system's (the close job's own steps) or the
         clients', per unit (everything sent from outside, imported close steps too)."""
         namespace = SYSTEM_NAMESPACE if system else CLIENT_NAMESPACE
-        return namespace, command_unit(command) or NO_UNIT
+        return namespace, command_unit(command) or _unitless_scope(command)
 
     def _record_id(self, command: Command, system: bool) -> UUID:
         return CommandRecord.id_for(*self._namespace(command, system), command.command_id)
@@ -647,13 +659,25 @@ class CommandHandler:
         claim = UnitName._create(UnitName.Claimed, name=c.name, code=c.code)
         return [unit, claim], f"unit {c.code} {c.name} registered", None
 
+    def _require_unscoped(self, what: str) -> None:
+        """Departments span units: only an admin acting for every unit declares them and
+        assigns units (checked before anything is looked up, so a scoped admin learns
+        nothing of other units' departments)."""
+        if self.actor.units is not None:
+            raise OutOfScope(
+                f"{self.actor.identity} is scoped to some units; {what} spans units and is "
+                "done by an admin acting for every unit"
+            )
+
     def _declare_department(self, c: DeclareDepartment) -> Decision:
+        self._require_unscoped("declaring a department")
         if self._find(Department, Department.id_for(c.code)) is not None:
             raise AlreadyExists(f"department {c.code} is already declared")
         department = Department._create(Department.Declared, code=c.code, name=c.name, **c.meta())
         return [department], f"department {c.code} {c.name} declared", None
 
     def _assign_unit_to_department(self, c: AssignUnitToDepartment) -> Decision:
+        self._require_unscoped("assigning a unit to a department")
         department = self._find(Department, Department.id_for(c.department))
         if department is None:
             raise UnknownDepartment(f"department {c.department} is not declared")
@@ -804,9 +828,15 @@ class CommandHandler:
                 f"line {c.line} has no posting made by command {c.reverses_command_id}"
             )
         close = self._close_correction(c, line)
+        line.require_reversible(original, close.gives_back)
+        reserve = self._reserve_for_reversal(line.unit_code, original)
         line.reverse(original, reason=c.reason, close=close.gives_back, **c.meta())
+        moved: list[Aggregate] = []
+        if reserve is not None:
+            reserve[0].move(reserve[1], what="reversing that distribution (结余分配)")
+            moved.append(reserve[0])
         message = f"posting {c.reverses_command_id} on line {c.line} reversed"
-        return [line, *close.settle(), *self._began(c, original)], message, line
+        return [line, *moved, *close.settle(), *self._began(c, original)], message, line
 
     def _began(
         self, c: LineCommand, original: BudgetLine.MoneyEvent | None = None
@@ -871,16 +901,44 @@ class CommandHandler:
     def _use_non_fiscal_balance(self, c: UseNonFiscalBalance) -> Decision:
         line = self._line(c)
         close = self._close_correction(c, line)
+        reserve = self._reserve(line.unit_code)
+        reserve.require(-c.amount, what="使用非财政拨款结余")  # before anything is triggered
         line.use_non_fiscal_balance(c.amount, **c.meta())
+        reserve.move(-c.amount, what="使用非财政拨款结余")
         message = f"{yuan_str(c.amount)} yuan of non-fiscal balance drawn into line {c.line}"
-        return [line, *close.settle(), *self._began(c)], message, line
+        return [line, reserve, *close.settle(), *self._began(c)], message, line
 
     def _distribute_balance(self, c: DistributeBalance) -> Decision:
         line = self._line(c)
         close = self._close_correction(c, line)
         line.distribute_balance(c.amount, purpose=c.purpose, close=close.gives_back, **c.meta())
+        reserve = self._reserve(line.unit_code)
+        reserve.move(c.amount, what="结余分配")
         message = f"{yuan_str(c.amount)} yuan of surplus of line {c.line} distributed"
-        return [line, *close.settle(), *self._began(c)], message, line
+        return [line, reserve, *close.settle(), *self._began(c)], message, line
+
+    def _reserve(self, unit_code: str) -> NonFiscalReserve:
+        """The unit's non-fiscal balance (opened empty at its first movement)."""
+        found = self._find(NonFiscalReserve, NonFiscalReserve.id_for(unit_code))
+        if found is None:
+            return NonFiscalReserve._create(NonFiscalReserve.Opened, unit_code=unit_code)
+        return found
+
+    def _reserve_for_reversal(
+        self, unit_code: str, original: BudgetLine.MoneyEvent
+    ) -> tuple[NonFiscalReserve, int] | None:
+        """Reversing a draw gives it back to the unit's non-fiscal balance; reversing a
+        distribution takes it out again (refused here, before anything is triggered, if it
+        was drawn since)."""
+        if isinstance(original, BudgetLine.NonFiscalBalanceUsed):
+            delta = original.amount
+        elif isinstance(original, BudgetLine.BalanceDistributed):
+            delta = -original.amount
+        else:
+            return None
+        reserve = self._reserve(unit_code)
+        reserve.require(delta, what="reversing that distribution (结余分配)")
+        return reserve, delta
 
     def _client_record(self, unit_code: str, command_id: str) -> CommandRecord | None:
         """The record of a client's command of ``unit_code`` (from the batch being decided,

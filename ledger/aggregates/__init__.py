@@ -7,6 +7,7 @@ from ledger.aggregates.command_record import CommandRecord
 from ledger.aggregates.department import Department, DepartmentMembership
 from ledger.aggregates.fiscal_year import FiscalYear, YearStatus
 from ledger.aggregates.project import Project
+from ledger.aggregates.reserve import NonFiscalReserve
 from ledger.aggregates.unit import Unit, UnitName, resolve_unit_code
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Department",
     "DepartmentMembership",
     "FiscalYear",
+    "NonFiscalReserve",
     "Project",
     "Unit",
     "UnitName",

@@ -588,15 +588,11 @@ class BudgetLine(Aggregate):
             **meta,
         )
 
-    def reverse(
-        self,
-        original: BudgetLine.MoneyEvent,
-        *,
-        reason: str,
-        close: CloseRelease | None = None,
-        **meta: Any,
+    def require_reversible(
+        self, original: BudgetLine.MoneyEvent, close: CloseRelease | None = None
     ) -> None:
-        """Undo ``original``, a money event of this line (红字冲销)."""
+        """Refuse reversing ``original`` unless it is an unreversed money entry of this line
+        whose money, if it brought some in, is still available."""
         version = original.originator_version
         kind = type(original).__name__
         if original.originator_id != self.id or kind not in MONEY_KINDS:
@@ -608,6 +604,19 @@ class BudgetLine(Aggregate):
             )
         if kind in MONEY_IN_KINDS:
             self._require_available(original.amount, "reversing that entry", close)
+
+    def reverse(
+        self,
+        original: BudgetLine.MoneyEvent,
+        *,
+        reason: str,
+        close: CloseRelease | None = None,
+        **meta: Any,
+    ) -> None:
+        """Undo ``original``, a money event of this line (红字冲销)."""
+        self.require_reversible(original, close)
+        version = original.originator_version
+        kind = type(original).__name__
         self.trigger_event(
             self.EntryReversed,
             reverses_version=version,

@@ -61,17 +61,17 @@ NON_FISCAL_TAIL = [
         "document_no": "收-2022-12-0002",
     },
     {
-        "type": "use_non_fiscal_balance",
-        "command_id": "aq-4",
-        "amount": "200.00",
-        "document_no": "记-2022-12-0098",
-    },
-    {
         "type": "distribute_balance",
         "command_id": "aq-5",
         "amount": "1000.00",
         "purpose": "提取专用基金",
         "document_no": "记-2022-12-0099",
+    },
+    {
+        "type": "use_non_fiscal_balance",
+        "command_id": "aq-4",
+        "amount": "200.00",
+        "document_no": "记-2022-12-0098",
     },
 ]
 

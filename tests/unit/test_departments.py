@@ -225,3 +225,44 @@ def test_a_caller_reads_a_department_only_with_every_member_in_scope(
         department_for(ledger, one, "D9")
     with pytest.raises(UnknownDepartment):
         department_for(ledger, Actor("auditor", Role.AUDITOR), "D9")
+
+
+def test_only_an_admin_for_every_unit_declares_and_assigns(department: Scenario) -> None:
+    """A department spans units: an admin scoped to one unit may not join it to another
+    unit's department, nor learn which departments exist (refused before any look-up)."""
+    from ledger.errors import OutOfScope
+
+    scoped = CommandHandler(
+        department.ledger, actor=Actor("admin-sub", Role.ADMIN, units=frozenset({OUTSIDE}))
+    )
+    before = department.stored()
+    for command in (
+        cmd("assign_unit_to_department", department=DEPT, unit=OUTSIDE),
+        cmd("assign_unit_to_department", department="D9", unit=OUTSIDE),
+        cmd("declare_department", code="D7", name="部门七"),
+    ):
+        with pytest.raises(OutOfScope) as refused:
+            scoped.handle(parse_command(command))
+        assert "D9" not in refused.value.message and "not declared" not in refused.value.message
+    assert department.stored() == before
+
+
+def test_a_department_id_cannot_block_a_catalogue_or_another_department(
+    department: Scenario,
+) -> None:
+    """Commands about no unit keep their ids apart by what they are about: the same id
+    for two departments, or for a department and a catalogue, is two commands."""
+    same = "unitless-1"
+    first = cmd("declare_department", code="D5", name="部门五", command_id=same)
+    second = cmd("declare_department", code="D6", name="部门六", command_id=same)
+    assert department.when(first).status == "applied"
+    assert department.when(second).status == "applied"
+    catalogue = cmd(
+        "import_catalogue",
+        command_id=same,
+        kind="function",
+        year=2031,
+        entries=[["201", "一般公共服务支出"]],
+        source="测试",
+    )
+    assert department.when(catalogue).status == "applied"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from commands.closing import close_year
 from commands.models import parse_command
-from ledger.aggregates import BudgetLine
+from ledger.aggregates import BudgetLine, NonFiscalReserve
 from ledger.closing.policy import load_policy
 from ledger.composition import build_ledger
 from ledger.errors import NotReversible, Overspend
@@ -246,23 +246,28 @@ def test_take_ons_receipts_and_distributions_conserve_money_and_the_identities(
     scenario = Scenario(ledger).given(*setup_commands(), NON_FISCAL)
     scenario.when(cmd("open_balance", line="QT1", amount=yuan_str(opening), document_no="批复"))
     available = opening
-    entries: list[tuple[str, int, int]] = []  # (command id, signed effect, amount)
+    reserve = 0  # the unit's non-fiscal balance: distributed, less drawn back
+    entries: list[tuple[str, str, int, int]] = []  # (command id, kind, signed effect, amount)
     reversed_ids: set[str] = set()
     for kind, fen, pick in ops:
         if kind == "reverse":
             if not entries:
                 continue
-            target, sign, amount = entries[pick % len(entries)]
+            target, of_kind, sign, amount = entries[pick % len(entries)]
             command = cmd("reverse_entry", line="QT1", reverses_command_id=target, reason="冲销")
+            reserve_delta = {"use": amount, "distribute": -amount}.get(of_kind, 0)
             if target in reversed_ids:
                 expected: type[Exception] | None = NotReversible
             else:
-                expected = Overspend if sign > 0 and amount > available else None
+                short = (sign > 0 and amount > available) or reserve + reserve_delta < 0
+                expected = Overspend if short else None
             delta = -sign * amount
         else:
             command_type, extra, _, sign = IN_OUT[kind]
             command = cmd(command_type, line="QT1", amount=yuan_str(fen), **extra)
-            expected = Overspend if sign < 0 and fen > available else None
+            reserve_delta = {"use": -fen, "distribute": fen}.get(kind, 0)
+            short = (sign < 0 and fen > available) or reserve + reserve_delta < 0
+            expected = Overspend if short else None
             delta = sign * fen
         try:
             scenario.when(command)
@@ -271,10 +276,13 @@ def test_take_ons_receipts_and_distributions_conserve_money_and_the_identities(
         else:
             assert expected is None, (command, available)
             available += delta
+            reserve += reserve_delta
             if kind == "reverse":
                 reversed_ids.add(command["reverses_command_id"])
             else:
-                entries.append((command["command_id"], delta // abs(delta), abs(delta)))
+                entries.append((command["command_id"], kind, delta // abs(delta), abs(delta)))
+    held = ledger.find(NonFiscalReserve, NonFiscalReserve.id_for(UNIT))
+    assert (0 if held is None else held.balance) == reserve
     books = books_of(ledger)
     kinds = books.balances_by_account_kind()
     assert sum(kinds.values()) == 0

@@ -21,20 +21,21 @@ def test_balance_used_and_distributed_are_rows_of_the_summary_table(
         OTHER,
         cmd("open_balance", line="QT1", amount="3万", document_no="2021年度决算批复"),
         cmd("record_receipt", line="QT1", amount="10万", payer="服务对象"),
-        cmd("use_non_fiscal_balance", line="QT1", amount="5万"),
-        cmd("disburse", line="QT1", amount="12万", payee="某", economic_code="30227"),
+        # a draw takes only what a distribution put into the unit's non-fiscal balance
         cmd("distribute_balance", line="QT1", amount="2万", purpose="提取专用基金"),
+        cmd("use_non_fiscal_balance", line="QT1", amount="2万"),
+        cmd("disburse", line="QT1", amount="12万", payee="某", economic_code="30227"),
     )
     books = books_of(memory_ledger)
     summary = statutory_tables(books, UNIT, YEAR)[0]
     assert summary.code == "公开01表"
     rows = {row[0]: row[1] for row in summary.rows}
     right = {row[2]: row[3] for row in summary.rows}
-    assert rows["使用非财政拨款结余"] == Decimal("5.00")
+    assert rows["使用非财政拨款结余"] == Decimal("2.00")
     assert right["结余分配"] == Decimal("2.00")
     totals = [row for row in summary.rows if row[0] == "总计"]
     assert totals == [
-        ["总计", Decimal("18.00"), "总计", Decimal("18.00")]
-    ]  # 10 + 5 + 3 = 12 + 2 + 4
+        ["总计", Decimal("15.00"), "总计", Decimal("15.00")]
+    ]  # 10 + 2 + 3 = 12 + 2 + 1
     overview = final_accounts(books, UNIT, YEAR)["overview"]
-    assert overview["income_total"] == overview["expenditure_total"] == "18.00"
+    assert overview["income_total"] == overview["expenditure_total"] == "15.00"

@@ -162,15 +162,33 @@ def test_a_receipt_on_an_appropriation_line_is_refused(fresh: Scenario) -> None:
 def test_non_fiscal_balance_used_and_distributed_close_the_identity(fresh: Scenario) -> None:
     fresh.given(
         cmd("record_receipt", line="QT1", amount="100", payer="服务对象"),
+        cmd("distribute_balance", line="QT1", amount="60", purpose="提取专用基金"),
         cmd("use_non_fiscal_balance", line="QT1", amount="50"),
-        cmd("disburse", line="QT1", amount="120", payee="某", economic_code="30227"),
-        cmd("distribute_balance", line="QT1", amount="20", purpose="提取专用基金"),
+        cmd("disburse", line="QT1", amount="90", payee="某", economic_code="30227"),
     )
     rejected(fresh, cmd("distribute_balance", line="QT1", amount="20", purpose="再提"), Overspend)
     books = books_of(fresh.ledger)
     overview = final_accounts(books, UNIT, YEAR)["overview"]
-    assert overview["non_fiscal_balance_used"] == "0.01"
-    assert overview["balance_distribution"] == "0.00"  # 20 yuan is 0.002 万元
+    assert overview["non_fiscal_balance_used"] == "0.01"  # 50 yuan is 0.005 万元, half-up
+    assert overview["balance_distribution"] == "0.01"  # 60 yuan
     assert overview["income_total"] == overview["expenditure_total"] == "0.02"
     assert all(c.ok for c in check_year(books, UNIT, YEAR))
     rejected(fresh, cmd("use_non_fiscal_balance", line="L1", amount="5"), NatureMismatch)
+
+
+def test_a_draw_takes_only_the_units_non_fiscal_balance(fresh: Scenario) -> None:
+    """使用非财政拨款结余 draws on what 结余分配 put aside: beyond it, money would come from
+    nowhere. Reversing a distribution that was drawn since is refused the same way."""
+    fresh.given(cmd("record_receipt", line="QT1", amount="100", payer="服务对象"))
+    before = fresh.ledger.position()
+    message = rejected(fresh, cmd("use_non_fiscal_balance", line="QT1", amount="0.01"), Overspend)
+    assert "non-fiscal balance" in message and fresh.ledger.position() == before
+    distribution = cmd("distribute_balance", line="QT1", amount="30", purpose="转入非财政拨款结余")
+    fresh.given(distribution, cmd("use_non_fiscal_balance", line="QT1", amount="30"))
+    rejected(fresh, cmd("use_non_fiscal_balance", line="QT1", amount="0.01"), Overspend)
+    reversal = cmd(
+        "reverse_entry", line="QT1", reverses_command_id=distribution["command_id"], reason="错"
+    )
+    before = fresh.ledger.position()
+    rejected(fresh, reversal, Overspend)
+    assert fresh.ledger.position() == before
