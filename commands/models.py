@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from ledger.classifications import (
@@ -358,6 +359,12 @@ class PriorYearFigures(BaseModel):
     prior year in the ledger, the report prints no change of 本年收入)."""
     current_year_expenditure: NonNegativeAmount | None = None
     """本年支出合计 of the prior year, as published (optional, as above)."""
+
+    @model_validator(mode="after")
+    def _some_figure(self) -> PriorYearFigures:
+        if all(value is None for value in self.__dict__.values()):
+            raise ValueError("give at least one published prior-year figure")
+        return self
 
 
 class ImportPriorYearFigures(Command):
