@@ -79,6 +79,7 @@ SEED_YEAR = 2022
 DEMO_UNITS: dict[str, tuple[str, int, str]] = {
     SEED_CODE: (SEED_UNIT, SEED_YEAR, "changji-2022.jsonl"),
     "DY-WGLJ": ("大英县文化广播电视和旅游局", 2022, "daying-2022.jsonl"),
+    "XD-WLJ": ("寻甸回族彝族自治县文化和旅游局", 2022, "xundian-2022.jsonl"),
 }
 
 DatabaseOption = Annotated[
@@ -459,6 +460,7 @@ def demo(
             help="Which shipped unit to load (code or name): " + ", ".join(DEMO_UNITS) + ".",
         ),
     ] = SEED_CODE,
+    amount_unit: AmountUnitOption = AmountUnit.WANYUAN,
     database_url: DatabaseOption = None,
 ) -> None:
     """Load a shipped unit's history (default: the seed, the bureau's 2022) through the
@@ -476,7 +478,8 @@ def demo(
             raise _fail(OutOfScope(f"the demo's unit {name} is outside FUNDFLOW_UNITS"))
         _import(ledger, Path(str(files("commands") / "seed" / history)), quiet=True)
         books = books_of(ledger)
-        report = final_accounts(books, name, year)
+        with amounts_in(amount_unit):
+            report = final_accounts(books, name, year)
     finally:
         ledger.close()
     _emit(report, fmt, f"{name} {year}年 部门决算")

@@ -966,7 +966,8 @@ class CommandHandler:
     def _import_prior_year(self, c: ImportPriorYearFigures) -> Decision:
         fiscal_year = self._year_for_posting(c, c.unit, c.year)
         figures = c.figures.model_dump(mode="python")
-        figures["three_public"] = {k.value: v for k, v in c.figures.three_public.items()}
+        if c.figures.three_public is not None:
+            figures["three_public"] = {k.value: v for k, v in c.figures.three_public.items()}
         fiscal_year.import_prior_year_figures(figures, **c.meta())
         return [fiscal_year], f"published {c.year - 1} figures recorded for {c.unit}", None
 

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from ledger.classifications import (
@@ -338,22 +339,32 @@ class PriorYearItem(BaseModel):
 
 
 class PriorYearFigures(BaseModel):
-    """Published figures of the year before (for units whose prior year is not in the ledger)."""
+    """Published figures of the year before (for units whose prior year is not in the ledger).
+
+    Each figure is optional: a unit that publishes only part of its prior year (a 三公
+    statement alone) imports what it published, and a figure left out is not compared
+    (or comes from the ledger's own prior year, by the report's prior-year rule)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    income_total: NonNegativeAmount
-    expenditure_total: NonNegativeAmount
-    fiscal_appropriation_income_total: NonNegativeAmount
-    fiscal_appropriation_expenditure_total: NonNegativeAmount
-    general_public_budget_expenditure: NonNegativeAmount
-    function_items: list[PriorYearItem] = []
-    three_public: dict[ThreePublic, NonNegativeAmount] = {}
-    office_operating_expenses: NonNegativeAmount = 0
+    income_total: NonNegativeAmount | None = None
+    expenditure_total: NonNegativeAmount | None = None
+    fiscal_appropriation_income_total: NonNegativeAmount | None = None
+    fiscal_appropriation_expenditure_total: NonNegativeAmount | None = None
+    general_public_budget_expenditure: NonNegativeAmount | None = None
+    function_items: list[PriorYearItem] | None = None
+    three_public: dict[ThreePublic, NonNegativeAmount] | None = None
+    office_operating_expenses: NonNegativeAmount | None = None
     current_year_income: NonNegativeAmount | None = None
     """本年收入合计 of the prior year, as published (optional: without it, and without the
     prior year in the ledger, the report prints no change of 本年收入)."""
     current_year_expenditure: NonNegativeAmount | None = None
     """本年支出合计 of the prior year, as published (optional, as above)."""
+
+    @model_validator(mode="after")
+    def _some_figure(self) -> PriorYearFigures:
+        if all(value is None for value in self.__dict__.values()):
+            raise ValueError("give at least one published prior-year figure")
+        return self
 
 
 class ImportPriorYearFigures(Command):

@@ -278,7 +278,7 @@ def final_accounts(
     by_function_item = []
     for item_code in sorted(item_spent):
         amount = item_spent[item_code]
-        prior_item = prior_items.get(item_code, 0) if prior else None
+        prior_item = prior_items.get(item_code, 0) if "function_items" in prior else None
         change: str | None
         change_pct: str | None
         if prior_item == 0:

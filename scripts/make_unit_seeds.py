@@ -8,6 +8,8 @@ are byte-identical.
 - ``daying-2022.jsonl``: 大英县文化广播电视和旅游局, 2022 — an opening balance taken on
   (open_balance), 其他收入 received (record_receipt) and spent from its own line, 三公
   reception, procurement by category.
+- ``xundian-2022.jsonl``: 寻甸回族彝族自治县文化和旅游局, 2022 — its 三公 published in 元 to
+  the fen: 三公 budget, published prior-year 三公, vehicles held, the two 三公 payments.
 
     python scripts/make_unit_seeds.py            # rewrite the files
     python scripts/make_unit_seeds.py --check    # fail if one is out of date
@@ -61,12 +63,15 @@ class History:
         return f"记-{self.year}-{day.month:02d}-{self.vouchers:04d}"
 
     def pay(self, line: str, wan: str, day: date, economic_code: str, **extra: Any) -> str:
+        return self.pay_yuan(line, yuan(wan), day, economic_code, **extra)
+
+    def pay_yuan(self, line: str, amount: str, day: date, economic_code: str, **extra: Any) -> str:
         return self.on_line(
             "disburse",
             line,
             day,
             posted_by=CLERK,
-            amount=yuan(wan),
+            amount=amount,
             economic_code=economic_code,
             document_no=self.voucher(day),
             **extra,
@@ -174,7 +179,90 @@ def daying_2022() -> list[dict[str, Any]]:
     return h.commands
 
 
-HISTORIES = {"daying-2022.jsonl": daying_2022}
+def xundian_2022() -> list[dict[str, Any]]:
+    """寻甸回族彝族自治县文化和旅游局, 2022 (see xundian-2022-published-figures.json): only
+    its 三公 statement is published, in 元; amounts here are 元 as published."""
+    unit, name = "XD-WLJ", "寻甸回族彝族自治县文化和旅游局"
+    h = History("xd", unit, 2022)
+    jan = date(2022, 1, 1)
+    h.add("register_unit", jan, code=unit, name=name, kind="administrative")
+    h.add("open_fiscal_year", jan, unit=unit, year=2022)
+    # 2021's 三公, from the published 2022 amounts and their changes (derived_notes (2)).
+    h.add(
+        "import_prior_year_figures",
+        jan,
+        unit=unit,
+        year=2022,
+        document_no="寻甸县文化和旅游局2022年度“三公”经费决算情况说明",
+        memo="2021年未在本系统记账：由已公开的2022年决算数及比上年增减数推出2021年“三公”经费",
+        figures={
+            "three_public": {
+                "overseas_travel": "0",
+                "vehicle_purchase": "0",
+                "vehicle_operation": "24000.00",  # 23,005.58 + 994.42
+                "official_reception": "21073.00",  # 3,080 + 17,993
+            }
+        },
+    )
+    # 年初预算 27,080 in all; per category not published (derived_notes (1)).
+    h.add(
+        "set_three_public_budget",
+        jan,
+        unit=unit,
+        year=2022,
+        document_no="寻甸县2022年部门预算批复",
+        memo="“三公”经费年初预算合计27,080元",
+        amounts={
+            "overseas_travel": "0",
+            "vehicle_purchase": "0",
+            "vehicle_operation": "24000.00",
+            "official_reception": "3080.00",
+        },
+    )
+    h.on_line(
+        "open_budget_line",
+        "JB-GY",
+        jan,
+        title="公用经费",
+        nature="basic_public",
+        function_code="2070101",
+        fund_source="general_public_budget",
+    )
+    h.on_line(
+        "allocate_budget",
+        "JB-GY",
+        jan,
+        amount="26085.58",
+        initial=True,
+        document_no="寻甸县2022年部门预算批复",
+    )
+    h.pay_yuan("JB-GY", "3080.00", date(2022, 12, 10), "30217", payee="公务接待")
+    h.pay_yuan(
+        "JB-GY",
+        "23005.58",
+        date(2022, 12, 20),
+        "30231",
+        payee="公务用车运行维护",
+        memo="文化旅游工作所需车辆燃料费、维修费、过路过桥费等（公务用车2辆）",
+    )
+    h.add(
+        "record_year_facts",
+        date(2022, 12, 31),
+        unit=unit,
+        year=2022,
+        document_no="寻甸县文化和旅游局2022年度“三公”经费决算情况说明",
+        memo="公务用车保有量（年末数）、购置车辆、因公出国（境）团组",
+        facts={
+            "vehicles_held": 2,
+            "vehicles_purchased": 0,
+            "overseas_groups": 0,
+            "overseas_persons": 0,
+        },
+    )
+    return h.commands
+
+
+HISTORIES = {"daying-2022.jsonl": daying_2022, "xundian-2022.jsonl": xundian_2022}
 
 
 def render(build: Any) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from commands.handlers import today_in_china
 from tests.conftest import postgres_schema_url
-from tests.published import unexplained_differences
+from tests.published import differences, unexplained_differences
 
 UNIT = "昌吉市商务和工业信息化局"
 FUNDFLOW = shutil.which("fundflow", path=str(Path(sys.executable).parent)) or "fundflow"
@@ -66,6 +66,28 @@ def test_demo_then_report_matches_the_published_figures(cli: Cli, published_path
     again = cli("demo", "--format", "json")  # running the demo twice writes nothing twice
     assert json.loads(again.stdout) == json.loads(demo.stdout)
     assert "0 applied, 339 already applied" in again.stderr
+
+
+def test_demo_of_a_unit_published_in_yuan(cli: Cli) -> None:
+    """寻甸's 三公, published to the fen: `demo --unit XD-WLJ --amount-unit yuan` prints
+    every published figure (the undefined 0% rates as null, as its figures file says)."""
+    published = json.loads(
+        (
+            Path(__file__).resolve().parents[2]
+            / "commands/seed/xundian-2022-published-figures.json"
+        ).read_text(encoding="utf-8")
+    )
+    demo = cli("demo", "--unit", "XD-WLJ", "--amount-unit", "yuan", "--format", "json")
+    differing = {path: ours for path, _, ours in differences(published, json.loads(demo.stdout))}
+    assert differing == {
+        e["where"]: e["consistent_value"]
+        for e in published["known_inconsistencies_in_the_published_report"]
+    }
+    in_wanyuan = json.loads(
+        cli("demo", "--unit", "寻甸回族彝族自治县文化和旅游局", "--format", "json").stdout
+    )
+    assert in_wanyuan["three_public_expenses"]["total"] == "2.61"  # 26,085.58 元
+    assert "0 applied, 9 already applied" in cli("demo", "--unit", "XD-WLJ").stderr
 
 
 def test_reports_for_people(cli: Cli) -> None:

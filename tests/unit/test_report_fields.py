@@ -7,8 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from commands.models import parse_command
 from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
+from ledger.errors import InvalidInput
 from projections.books import books_of
 from projections.final_accounts import PRIOR_YEAR_RULE, final_accounts
 from projections.statutory_tables import statutory_tables
@@ -198,3 +202,36 @@ def test_without_any_prior_year_there_is_no_comparison(memory_ledger: Ledger) ->
     assert report["overview"]["current_year_income_change_from_prior_year"] is None
     assert report["overview"]["current_year_income_change_pct"] is None
     assert report["three_public_expenses_detail"]["total"]["change_from_prior_year"] is None
+
+
+def test_a_partial_import_compares_only_what_it_gives(memory_ledger: Ledger) -> None:
+    """A unit that published only its 三公 imports only its prior-year 三公: the other
+    changes are not compared (null), not compared against an invented 0."""
+    Scenario(memory_ledger).given(
+        *setup_commands(),
+        cmd(
+            "import_prior_year_figures",
+            unit=UNIT,
+            year=2022,
+            figures={"three_public": {"official_reception": "2000"}},
+        ),
+        cmd("allocate_budget", line="G1", amount="5000", initial=True),
+        pay("G1", "1500", "30217"),
+    )
+    report = final_accounts(books_of(memory_ledger), UNIT, 2022)
+    origin = report["prior_year_comparison"]["origin"]
+    assert origin["three_public"] == "published"
+    assert origin["income_total"] == origin["function_items"] == "none"
+    assert report["overview"]["income_total_change_from_prior_year"] is None
+    assert report["office_operating_expenses"]["change_from_prior_year"] is None
+    assert all(i["change_from_prior_year"] is None for i in report["by_function_item"])
+    reception = report["three_public_expenses_detail"]["official_reception"]
+    assert reception["change_from_prior_year_yuan"] == "-500.00"
+    assert reception["change_pct"] == "-25.00"
+
+
+def test_an_import_with_no_figure_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="at least one published prior-year figure"):
+        parse_command(
+            cmd("import_prior_year_figures", unit=UNIT, year=2022, figures={"three_public": None})
+        )
