@@ -132,6 +132,14 @@ def tables_json(tables: list[Table], *, unit: str, year: int) -> dict[str, Any]:
     }
 
 
+def write_json(tables: list[Table], path: Path, *, unit: str, year: int) -> None:
+    """The tables as JSON (:func:`tables_json`), UTF-8, the Chinese as it is."""
+    path.write_text(
+        json.dumps(tables_json(tables, unit=unit, year=year), ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+
+
 def write_chart(
     projects: list[dict[str, Any]],
     path: Path,
@@ -209,10 +217,7 @@ def export_all(
     write_xlsx(tables, xlsx, unit=unit, year=year)
     stem = xlsx.with_suffix("")
     as_json = stem.with_suffix(".json")
-    as_json.write_text(
-        json.dumps(tables_json(tables, unit=unit, year=year), ensure_ascii=False, indent=1),
-        encoding="utf-8",
-    )
+    write_json(tables, as_json, unit=unit, year=year)
     csvs = write_csv(tables, stem.parent / f"{stem.name}-csv")
     chart = stem.parent / f"{stem.name}-execution-rate.png"
     write_chart(report["projects"], chart, bars=bars, title=f"{unit} {year}年度")

@@ -79,6 +79,12 @@ def signed_in(request: Request) -> WebCaller:
     return WebCaller(caller, session)
 
 
+def expensive(request: Request, who: WebCaller) -> None:
+    """Count an expensive query (the trail, a filtered journal, a past view, a download)
+    against the signed-in token, as the API does: refused with 429 over the limit."""
+    request.app.state.throttle.take(who.caller.token_id)
+
+
 def render(
     request: Request, name: str, who: WebCaller | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:

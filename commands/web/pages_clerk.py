@@ -16,6 +16,7 @@ from commands.models import invalid_fields, parse_command
 from commands.web.context import (
     WebCaller,
     WebRoute,
+    expensive,
     ledger_of,
     render,
     signed_in,
@@ -376,7 +377,7 @@ def journal_page(
     done: Annotated[str | None, Query()] = None,
     command_id: Annotated[str | None, Query()] = None,
 ) -> Response:
-    code, books = books_of_unit(request, who, unit)
+    ledger_of(request).unit_in_scope(who.actor, unit)  # refused out of scope first
     chosen = {
         "line": line or None,
         "project": project or None,
@@ -386,6 +387,10 @@ def journal_page(
         "date_to": date_to or None,
         "posted_by": posted_by or None,
     }
+    if any(chosen.values()):
+        # A filtered journal answers what the (throttled) trail answers: counted alike.
+        expensive(request, who)
+    code, books = books_of_unit(request, who, unit)
     where = JournalFilter(
         **{k: v for k, v in chosen.items() if k not in ("date_from", "date_to")},
         date_from=_date(chosen["date_from"]),

@@ -137,3 +137,60 @@ def test_a_forbidden_posting_is_403_as_from_the_api(web: TestClient, ledger: Led
     )
     assert refused.status_code == 403, refused.text
     assert ledger.position() == before
+
+
+def test_a_filtered_journal_and_a_download_count_against_the_limit(
+    throttled: TestClient, ledger: Ledger
+) -> None:
+    sign_in(throttled, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    journal = f"/u/{UNIT}/2022/journal"
+    assert throttled.get(f"{journal}?document_no=记-2022-12-0099").status_code == 200
+    assert throttled.get(f"/u/{UNIT}/2022/download/json").status_code == 200
+    for path in (
+        f"{journal}?payee=加油站",
+        f"{journal}?project=P01",
+        f"{journal}?line={LINE}",
+        f"/u/{UNIT}/2022/download/workbook",
+        f"/u/{UNIT}/2022/download/csv",
+    ):
+        refused_as_the_api_refuses(throttled.get(path))
+    # The journal without a filter, and the pages of the present, are not throttled.
+    assert throttled.get(journal).status_code == 200
+    assert throttled.get(f"/u/{UNIT}/2022/reports").status_code == 200
+    # Another token has its own allowance.
+    other = TestClient(throttled.app, follow_redirects=False)
+    sign_in(other, issue(ledger, "审计-张", Role.AUDITOR))
+    assert other.get(f"{journal}?payee=加油站").status_code == 200
+
+
+def test_a_download_builds_only_the_file_asked_for(
+    web: TestClient,  # noqa: F811
+    ledger: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from projections import exports
+
+    built: list[str] = []
+    for name in ("write_xlsx", "write_csv", "write_json", "write_chart", "write_html"):
+        original = getattr(exports, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kw: Any) -> Any:
+            built.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(exports, name, spy)
+    sign_in(web, issue(ledger, "审计-张", Role.AUDITOR))
+    expected = {
+        "workbook": ["write_xlsx"],
+        "csv": ["write_csv"],
+        "json": ["write_json"],
+        "chart": ["write_chart"],
+        "summary": ["write_chart", "write_html"],  # the summary embeds the chart
+    }
+    for what, files in expected.items():
+        built.clear()
+        response = web.get(f"/u/{UNIT}/2022/download/{what}")
+        assert response.status_code == 200, (what, response.text)
+        assert built == files, what
+    assert b"<html" in web.get(f"/u/{UNIT}/2022/download/summary").content
+    assert web.get(f"/u/{UNIT}/2022/download/json").json()["fiscal_year"] == 2022
