@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -351,10 +351,10 @@ async def post(request: Request, who: Who, unit: str, year: int, kind: str) -> R
             None if where else message,
         )
     outcome = "again" if result.status == "already_applied" else "posted"
-    return RedirectResponse(
-        f"/u/{unit}/{year}/journal?done={outcome}&command_id={result.command_id}",
-        status_code=303,
-    )
+    # The command id is the client's text (any but spaces and controls): encoded, so that
+    # it cannot add parameters of its own to the journal's address.
+    done = urlencode({"done": outcome, "command_id": result.command_id})
+    return RedirectResponse(f"/u/{quote(code, safe='')}/{year}/journal?{done}", status_code=303)
 
 
 # --- journal ------------------------------------------------------------------------------

@@ -6,10 +6,13 @@ ledger-wide readers, and a confirmation shows the exact amount to be posted."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -194,3 +197,45 @@ def test_a_download_builds_only_the_file_asked_for(
         assert built == files, what
     assert b"<html" in web.get(f"/u/{UNIT}/2022/download/summary").content
     assert web.get(f"/u/{UNIT}/2022/download/json").json()["fiscal_year"] == 2022
+
+
+SLY_ID = "z&line=XM-YB&reverses=dy-2022-0013#"
+
+
+def test_a_command_id_cannot_add_parameters_to_a_link_or_a_redirect(
+    web: TestClient,  # noqa: F811
+    ledger: Ledger,
+) -> None:
+    csrf = sign_in(web, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    posted = web.post(
+        f"/u/{UNIT}/2022/post/allocate",
+        data={
+            "csrf": csrf,
+            "command_id": SLY_ID,
+            "line": LINE,
+            "amount": "100.00",
+            "document_no": "昌市财预〔2022〕98号",
+            "business_date": "2022-12-30",
+            "step": "post",
+        },
+    )
+    assert posted.status_code == 303, posted.text
+    where = urlsplit(posted.headers["location"])
+    assert where.path == f"/u/{UNIT}/2022/journal" and not where.fragment
+    assert parse_qs(where.query) == {"done": ["posted"], "command_id": [SLY_ID]}
+    assert html.escape(SLY_ID) in web.get(posted.headers["location"]).text
+    # The journal's 冲销 link pre-fills exactly that posting: its line, its command id.
+    journal = web.get(f"/u/{UNIT}/2022/journal?page=1").text
+    pages = int(re.search(r"第 1 / (\d+) 页", journal).group(1))  # type: ignore[union-attr]
+    journal = web.get(f"/u/{UNIT}/2022/journal?page={pages}").text
+    links = [
+        html.unescape(h)
+        for h in re.findall(r'href="([^"]*/post/reverse\?[^"]*)"', journal)
+        if "z%26line" in h
+    ]
+    assert len(links) == 1, journal
+    link = urlsplit(links[0])
+    assert parse_qs(link.query) == {"line": [LINE], "reverses": [SLY_ID]}
+    form = web.get(links[0]).text
+    assert f'value="{html.escape(SLY_ID)}"' in form
+    assert 'value="dy-2022-0013"' not in form
