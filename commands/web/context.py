@@ -20,7 +20,7 @@ from commands.web.session import COOKIE, Session, SessionSigner
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.money import yuan_str
-from ledger.roles import Role
+from ledger.roles import ALL_UNITS_ROLES, Role
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -49,6 +49,12 @@ class WebCaller:
 
     def may(self, role: str) -> bool:
         return self.actor.at_least(Role(role))
+
+    @property
+    def ledger_wide(self) -> bool:
+        """An auditor or admin of every unit: may see what is about the whole ledger (the
+        hash chain's length and head), not only their units' books."""
+        return self.actor.role in ALL_UNITS_ROLES and self.actor.units is None
 
     @property
     def role_name(self) -> str:

@@ -18,7 +18,7 @@ from commands.web.context import WebCaller, WebRoute, expensive, ledger_of, rend
 from commands.web.labels import event_name
 from commands.web.pages_clerk import _date, books_of_unit, require_csrf
 from ledger.amount_units import AmountUnit, amounts_in
-from ledger.errors import InvalidInput
+from ledger.errors import Forbidden, InvalidInput
 from projections.audit_trail import unit_trail
 from projections.books import Books
 from projections.execution import execution_report
@@ -129,9 +129,21 @@ def books_page(
 
 @router.get("/chain")
 def chain_page(request: Request, who: Who) -> Response:
+    if not who.ledger_wide:  # the whole ledger's count and head: not a unit's to see
+        raise ChainNotInScope(who)
     expensive(request, who)  # verifies the whole chain
     outcome = audit_chain(ledger_of(request), [])
     return render(request, "chain.html", who, outcome=outcome)
+
+
+class ChainNotInScope(Forbidden):
+    """The hash chain asked for by someone who reads only some units' books."""
+
+    def __init__(self, who: WebCaller) -> None:
+        super().__init__(
+            f"{who.actor.identity} ({who.actor.role.value}) may not verify the hash chain: "
+            "it covers the whole ledger, for an auditor or admin of every unit"
+        )
 
 
 @router.get("/u/{unit}/{year:int}/reconcile")

@@ -239,3 +239,26 @@ def test_a_command_id_cannot_add_parameters_to_a_link_or_a_redirect(
     form = web.get(links[0]).text
     assert f'value="{html.escape(SLY_ID)}"' in form
     assert 'value="dy-2022-0013"' not in form
+
+
+def test_the_hash_chain_is_for_auditors_and_admins_of_every_unit(
+    web: TestClient,  # noqa: F811
+    ledger: Ledger,
+) -> None:
+    for name, role, units in (
+        ("会计-李娜", Role.CLERK, [UNIT]),
+        ("结账员-赵", Role.CLOSER, [UNIT]),
+        ("审计-本局", Role.AUDITOR, [UNIT]),
+    ):
+        client = TestClient(web.app, follow_redirects=False)
+        sign_in(client, issue(ledger, name, role, units=units))
+        refused = client.get("/chain")
+        assert refused.status_code == 403, (name, refused.text)
+        assert 'id="chain-lines"' not in refused.text and 'data-code="forbidden"' in refused.text
+        assert 'href="/chain"' not in client.get("/").text, name
+    for name, role in (("审计-张", Role.AUDITOR), ("管理员", Role.ADMIN)):
+        client = TestClient(web.app, follow_redirects=False)
+        sign_in(client, issue(ledger, name, role))
+        assert 'href="/chain"' in client.get("/").text, name
+        chain = client.get("/chain")
+        assert chain.status_code == 200 and 'id="chain-lines"' in chain.text, name
