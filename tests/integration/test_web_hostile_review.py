@@ -262,3 +262,33 @@ def test_the_hash_chain_is_for_auditors_and_admins_of_every_unit(
         assert 'href="/chain"' in client.get("/").text, name
         chain = client.get("/chain")
         assert chain.status_code == 200 and 'id="chain-lines"' in chain.text, name
+
+
+def test_the_confirmation_shows_the_exact_amount_beside_what_was_typed(
+    web: TestClient,  # noqa: F811
+    ledger: Ledger,
+) -> None:
+    csrf = sign_in(web, issue(ledger, "会计-李娜", Role.CLERK, units=[UNIT]))
+    values = {
+        "csrf": csrf,
+        "command_id": "web-confirm-wan",
+        "line": LINE,
+        "document_no": "昌市财预〔2022〕97号",
+        "business_date": "2022-12-30",
+        "step": "preview",
+    }
+    for typed, shown in (
+        ("26.08万", "260800.00（所填：26.08万）"),
+        ("1,234.5元", "1234.50（所填：1,234.5元）"),
+        ("4300.00", "4300.00"),
+    ):
+        confirm = web.post(f"/u/{UNIT}/2022/post/allocate", data={**values, "amount": typed})
+        assert confirm.status_code == 200, confirm.text
+        row = re.search(r"<th scope=\"row\">金额（元）</th><td>([^<]*)</td>", confirm.text)
+        assert row is not None and html.unescape(row.group(1)) == shown, confirm.text
+    posted = web.post(
+        f"/u/{UNIT}/2022/post/allocate", data={**values, "amount": "26.08万", "step": "post"}
+    )
+    assert posted.status_code == 303, posted.text
+    journal = web.get(f"/u/{UNIT}/2022/journal?document_no=昌市财预〔2022〕97号").text
+    assert "260800.00" in journal
