@@ -8,12 +8,15 @@ import base64
 import csv
 import html
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell as XlsxCell
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.worksheet import Worksheet
 
 from ledger.amount_units import unit_label
 from projections.chart import Bar
@@ -28,6 +31,43 @@ def _plain(value: Cell) -> Any:
     return str(value) if isinstance(value, Decimal) else value
 
 
+#: What a spreadsheet program takes as the start of a formula (or, for tab and CR, what
+#: some of them strip before taking it so): text beginning so is never left live.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain decimal number, e.g. ``-1.24``: a spreadsheet reads it as a number, never a
+#: formula, so it is written as it is.
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet program could take ``text`` for a formula (a project or
+    catalogue name like ``=HYPERLINK(…)`` registered by a clerk)."""
+    return text.startswith(FORMULA_START) and PLAIN_NUMBER.fullmatch(text) is None
+
+
+def csv_field(value: Cell) -> Any:
+    """A CSV field: amounts as their decimal text; text that a spreadsheet program would
+    take for a formula behind a leading ``'`` (OWASP's advice on CSV injection). Numbers —
+    even negative ones such as a change of ``-1.24`` — are never altered."""
+    plain = _plain(value)
+    if isinstance(value, str) and formula_like(value):
+        return "'" + value
+    return plain
+
+
+def put(sheet: Worksheet, row: int, column: int, value: Cell) -> XlsxCell:
+    """Write ``value`` to a cell: amounts as numbers, text always as text. openpyxl takes
+    a string beginning with ``=`` for a formula (and ``#N/A`` and the like for an error),
+    so the type is set to string after the value; text that looks like a formula also
+    gets Excel's quote prefix, so that editing the cell does not make it one either."""
+    cell = sheet.cell(row, column, value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if formula_like(value):
+            cell.quotePrefix = True
+    return cell
+
+
 def write_xlsx(tables: list[Table], path: Path, *, unit: str, year: int) -> None:
     """One sheet per table: title, unit and date line, headers, rows; amounts as numbers
     formatted ``0.00``."""
@@ -36,26 +76,26 @@ def write_xlsx(tables: list[Table], path: Path, *, unit: str, year: int) -> None
     for table in tables:
         sheet = workbook.create_sheet(table.code)
         width = len(table.headers)
-        sheet.cell(1, 1, table.title).font = Font(bold=True, size=14)
+        put(sheet, 1, 1, table.title).font = Font(bold=True, size=14)
         sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
         sheet.cell(1, 1).alignment = Alignment(horizontal="center")
-        sheet.cell(2, 1, f"编制单位：{unit}")
-        sheet.cell(2, width, f"{table.code}  {year}年度  金额单位：{unit_label()}")
+        put(sheet, 2, 1, f"编制单位：{unit}")
+        put(sheet, 2, width, f"{table.code}  {year}年度  金额单位：{unit_label()}")
         sheet.cell(2, width).alignment = Alignment(horizontal="right")
         for column, header in enumerate(table.headers, start=1):
-            cell = sheet.cell(3, column, header)
+            cell = put(sheet, 3, column, header)
             cell.font = Font(bold=True)
             cell.border = BOX
             cell.alignment = Alignment(horizontal="center", wrap_text=True)
             sheet.column_dimensions[cell.column_letter].width = 14 if column > 2 else 30
         for r, row in enumerate(table.rows, start=4):
             for c, value in enumerate(row, start=1):
-                cell = sheet.cell(r, c, value)
+                cell = put(sheet, r, c, value)
                 cell.border = BOX
                 if isinstance(value, Decimal):
                     cell.number_format = "0.00"
         if table.note:
-            sheet.cell(4 + len(table.rows), 1, table.note)
+            put(sheet, 4 + len(table.rows), 1, table.note)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
 
@@ -68,8 +108,8 @@ def write_csv(tables: list[Table], directory: Path) -> list[Path]:
         path = directory / f"{table.code}-{table.title}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(table.headers)
-            writer.writerows([[_plain(v) for v in row] for row in table.rows])
+            writer.writerow([csv_field(h) for h in table.headers])
+            writer.writerows([[csv_field(v) for v in row] for row in table.rows])
         written.append(path)
     return written
 
@@ -90,6 +130,14 @@ def tables_json(tables: list[Table], *, unit: str, year: int) -> dict[str, Any]:
             for t in tables
         ],
     }
+
+
+def write_json(tables: list[Table], path: Path, *, unit: str, year: int) -> None:
+    """The tables as JSON (:func:`tables_json`), UTF-8, the Chinese as it is."""
+    path.write_text(
+        json.dumps(tables_json(tables, unit=unit, year=year), ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
 
 
 def write_chart(
@@ -169,10 +217,7 @@ def export_all(
     write_xlsx(tables, xlsx, unit=unit, year=year)
     stem = xlsx.with_suffix("")
     as_json = stem.with_suffix(".json")
-    as_json.write_text(
-        json.dumps(tables_json(tables, unit=unit, year=year), ensure_ascii=False, indent=1),
-        encoding="utf-8",
-    )
+    write_json(tables, as_json, unit=unit, year=year)
     csvs = write_csv(tables, stem.parent / f"{stem.name}-csv")
     chart = stem.parent / f"{stem.name}-execution-rate.png"
     write_chart(report["projects"], chart, bars=bars, title=f"{unit} {year}年度")

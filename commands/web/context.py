@@ -15,11 +15,12 @@ from fastapi.templating import Jinja2Templates
 
 from commands.callers import Caller, caller_of_token_id
 from commands.problems import STATUS
+from commands.rate_limit import RateLimited
 from commands.web.session import COOKIE, Session, SessionSigner
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.money import yuan_str
-from ledger.roles import Role
+from ledger.roles import ALL_UNITS_ROLES, Role
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -50,6 +51,12 @@ class WebCaller:
         return self.actor.at_least(Role(role))
 
     @property
+    def ledger_wide(self) -> bool:
+        """An auditor or admin of every unit: may see what is about the whole ledger (the
+        hash chain's length and head), not only their units' books."""
+        return self.actor.role in ALL_UNITS_ROLES and self.actor.units is None
+
+    @property
     def role_name(self) -> str:
         return ROLE_NAMES[self.actor.role]
 
@@ -78,6 +85,12 @@ def signed_in(request: Request) -> WebCaller:
     return WebCaller(caller, session)
 
 
+def expensive(request: Request, who: WebCaller) -> None:
+    """Count an expensive query (the trail, a filtered journal, a past view, a download)
+    against the signed-in token, as the API does: refused with 429 over the limit."""
+    request.app.state.throttle.take(who.caller.token_id)
+
+
 def render(
     request: Request, name: str, who: WebCaller | None, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -100,6 +113,14 @@ PAGE_HEADERS = {
 }
 
 
+def status_of(error: LedgerError) -> int:
+    """The status of a refusal, as the API answers it (:data:`commands.problems.STATUS`):
+    429 over the rate limit, 403 for a role or scope, …; 409 for what the books refuse."""
+    if isinstance(error, RateLimited):
+        return 429
+    return next((s for c, s in STATUS.items() if isinstance(error, c)), 409)
+
+
 class WebRoute(APIRoute):
     """A page route: a refusal of the books is a page with the clerk's message, never a
     JSON problem; an expired session goes to sign-in."""
@@ -114,14 +135,17 @@ class WebRoute(APIRoute):
                 return RedirectResponse("/signin", status_code=303)
             except LedgerError as error:
                 clearance = bool(getattr(request.state, "clearance", False))
-                return render(
+                page = render(
                     request,
                     "error.html",
                     None,
-                    status_code=next((s for c, s in STATUS.items() if isinstance(error, c)), 409),
+                    status_code=status_of(error),
                     code=error.code,
                     message=error.message_for(clearance),
                 )
+                if isinstance(error, RateLimited):
+                    page.headers["Retry-After"] = str(error.retry_after)
+                return page
             except RequestValidationError as error:
                 problems = "; ".join(
                     f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e['msg']}"

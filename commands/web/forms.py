@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.classifications import THREE_PUBLIC_NAMES
+from ledger.money import parse_amount, yuan_str
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,16 @@ def shown_values(form: PostingForm, data: dict[str, Any]) -> list[tuple[str, str
             rows.append((f.label, "是" if value else "否"))
         elif f.kind == "select" and value:
             rows.append((f.label, dict(f.options).get(str(value), str(value))))
+        elif f is AMOUNT and value not in (None, ""):
+            rows.append((f.label, exact_amount(str(value))))
         elif value not in (None, ""):
             rows.append((f.label, str(value)))
     return rows
+
+
+def exact_amount(typed: str) -> str:
+    """The amount that will be posted, in yuan with two decimals, parsed by the ledger's
+    one grammar (so ``26.08万`` shows as ``260800.00``), and beside it what was typed when
+    that reads otherwise."""
+    exact = yuan_str(parse_amount(typed))
+    return exact if typed.strip() == exact else f"{exact}（所填：{typed.strip()}）"

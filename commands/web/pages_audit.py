@@ -14,12 +14,13 @@ from fastapi.responses import Response
 
 from commands.chain_cli import audit_chain
 from commands.json_input import strict_loads
-from commands.web.context import WebCaller, WebRoute, ledger_of, render, signed_in
+from commands.web.context import WebCaller, WebRoute, expensive, ledger_of, render, signed_in
 from commands.web.labels import event_name
 from commands.web.pages_clerk import _date, books_of_unit, require_csrf
 from ledger.amount_units import AmountUnit, amounts_in
-from ledger.errors import InvalidInput
+from ledger.errors import Forbidden, InvalidInput
 from projections.audit_trail import unit_trail
+from projections.books import Books
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
 from projections.read_model import books_for_reports
@@ -93,11 +94,6 @@ def trail_page(
     return render(request, "trail.html", who, unit=unit_view, chosen=chosen, entries=entries)
 
 
-def expensive(request: Request, who: WebCaller) -> None:
-    """Count an expensive auditor query against the signed-in token, as the API does."""
-    request.app.state.throttle.take(who.caller.token_id)
-
-
 @router.get("/u/{unit}/{year:int}/books")
 def books_page(
     request: Request,
@@ -133,9 +129,21 @@ def books_page(
 
 @router.get("/chain")
 def chain_page(request: Request, who: Who) -> Response:
+    if not who.ledger_wide:  # the whole ledger's count and head: not a unit's to see
+        raise ChainNotInScope(who)
     expensive(request, who)  # verifies the whole chain
     outcome = audit_chain(ledger_of(request), [])
     return render(request, "chain.html", who, outcome=outcome)
+
+
+class ChainNotInScope(Forbidden):
+    """The hash chain asked for by someone who reads only some units' books."""
+
+    def __init__(self, who: WebCaller) -> None:
+        super().__init__(
+            f"{who.actor.identity} ({who.actor.role.value}) may not verify the hash chain: "
+            "it covers the whole ledger, for an auditor or admin of every unit"
+        )
 
 
 @router.get("/u/{unit}/{year:int}/reconcile")
@@ -200,30 +208,15 @@ def download(
     what: str,
     in_unit: Annotated[AmountUnit, Query(alias="amount_unit")] = AmountUnit.WANYUAN,
 ) -> Response:
-    from projections.chart import chart_bars
-    from projections.exports import export_all
-    from projections.statutory_tables import statutory_tables
-
     if what not in DOWNLOADS:
         raise InvalidInput(f"没有这种下载：{what}")
+    ledger_of(request).unit_in_scope(who.actor, unit)  # refused out of scope first
+    expensive(request, who)  # the whole year's tables or chart, built for this request
     code, books = books_of_unit(request, who, unit)
     name, media = DOWNLOADS[what]
     name = name.format(year=year)
     with tempfile.TemporaryDirectory() as folder, amounts_in(in_unit):
-        tables = statutory_tables(books, code, year, clearance=who.clearance)
-        report = final_accounts(books, code, year, clearance=who.clearance)
-        xlsx = Path(folder) / f"决算{year}.xlsx"
-        export_all(
-            tables, report, xlsx, bars=chart_bars(books, code, year, clearance=who.clearance)
-        )
-        if what == "csv":
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-                for path in sorted((Path(folder) / f"决算{year}-csv").iterdir()):
-                    archive.write(path, path.name)
-            content = buffer.getvalue()
-        else:
-            content = (Path(folder) / name).read_bytes()
+        content = _build(what, Path(folder), books, code, year, who.clearance)
     disposition = "inline" if what == "chart" else "attachment"
     return Response(
         content,
@@ -233,6 +226,36 @@ def download(
             "Cache-Control": "no-store",
         },
     )
+
+
+def _build(what: str, folder: Path, books: Books, code: str, year: int, clearance: bool) -> bytes:
+    """Only the file asked for (and what it is made of: the summary embeds the chart)."""
+    from projections import exports
+    from projections.chart import chart_bars
+    from projections.statutory_tables import statutory_tables
+
+    unit = books.unit(code).name
+    if what in ("workbook", "csv", "json"):
+        tables = statutory_tables(books, code, year, clearance=clearance)
+        if what == "workbook":
+            exports.write_xlsx(tables, folder / "tables.xlsx", unit=unit, year=year)
+            return (folder / "tables.xlsx").read_bytes()
+        if what == "json":
+            exports.write_json(tables, folder / "tables.json", unit=unit, year=year)
+            return (folder / "tables.json").read_bytes()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(exports.write_csv(tables, folder / "csv")):
+                archive.write(path, path.name)
+        return buffer.getvalue()
+    chart = folder / "chart.png"
+    bars = chart_bars(books, code, year, clearance=clearance)
+    exports.write_chart([], chart, bars=bars, title=f"{unit} {year}年度")
+    if what == "chart":
+        return chart.read_bytes()
+    report = final_accounts(books, code, year, clearance=clearance)
+    exports.write_html(report, chart, folder / "summary.html")
+    return (folder / "summary.html").read_bytes()
 
 
 def _quote(name: str) -> str:

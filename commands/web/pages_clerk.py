@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,10 +16,12 @@ from commands.models import invalid_fields, parse_command
 from commands.web.context import (
     WebCaller,
     WebRoute,
+    expensive,
     ledger_of,
     render,
     signed_in,
     signer_of,
+    status_of,
 )
 from commands.web.forms import (
     ADJUSTMENT_REASON,
@@ -345,14 +347,14 @@ async def post(request: Request, who: Who, unit: str, year: int, kind: str) -> R
             year,
             values,
             field_errors,
-            409,
+            status_of(error),  # as the API answers: 403 for a role, 409 the books, …
             None if where else message,
         )
     outcome = "again" if result.status == "already_applied" else "posted"
-    return RedirectResponse(
-        f"/u/{unit}/{year}/journal?done={outcome}&command_id={result.command_id}",
-        status_code=303,
-    )
+    # The command id is the client's text (any but spaces and controls): encoded, so that
+    # it cannot add parameters of its own to the journal's address.
+    done = urlencode({"done": outcome, "command_id": result.command_id})
+    return RedirectResponse(f"/u/{quote(code, safe='')}/{year}/journal?{done}", status_code=303)
 
 
 # --- journal ------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def journal_page(
     done: Annotated[str | None, Query()] = None,
     command_id: Annotated[str | None, Query()] = None,
 ) -> Response:
-    code, books = books_of_unit(request, who, unit)
+    ledger_of(request).unit_in_scope(who.actor, unit)  # refused out of scope first
     chosen = {
         "line": line or None,
         "project": project or None,
@@ -385,6 +387,10 @@ def journal_page(
         "date_to": date_to or None,
         "posted_by": posted_by or None,
     }
+    if any(chosen.values()):
+        # A filtered journal answers what the (throttled) trail answers: counted alike.
+        expensive(request, who)
+    code, books = books_of_unit(request, who, unit)
     where = JournalFilter(
         **{k: v for k, v in chosen.items() if k not in ("date_from", "date_to")},
         date_from=_date(chosen["date_from"]),

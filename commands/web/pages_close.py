@@ -4,6 +4,7 @@ with the seal to file), and reopening a closed year (admin)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -98,4 +99,4 @@ async def reopen(request: Request, who: Who, unit: str, year: int) -> Response:
         }
     )
     submit(request.app.state, command, who.actor)
-    return RedirectResponse(f"/u/{unit}/{year}", status_code=303)
+    return RedirectResponse(f"/u/{quote(code, safe='')}/{year}", status_code=303)
