@@ -137,7 +137,7 @@ class WebRoute(APIRoute):
                 clearance = bool(getattr(request.state, "clearance", False))
                 page = render(
                     request,
-                    "error.html",
+                    _error_template(request),
                     None,
                     status_code=status_of(error),
                     code=error.code,
@@ -153,7 +153,7 @@ class WebRoute(APIRoute):
                 )
                 return render(
                     request,
-                    "error.html",
+                    _error_template(request),
                     None,
                     status_code=422,
                     code="invalid_input",
@@ -161,3 +161,9 @@ class WebRoute(APIRoute):
                 )
 
         return route
+
+
+def _error_template(request: Request) -> str:
+    """A refusal as a whole page, or as the fragment htmx puts where the answer was asked
+    for (a filtered journal, the lines of a year)."""
+    return "error_fragment.html" if request.headers.get("HX-Request") == "true" else "error.html"

@@ -116,6 +116,19 @@ def test_a_rate_limit_refusal_is_429_with_retry_after(
     refused_as_the_api_refuses(throttled.get(f"/u/{UNIT}/trail?line={LINE}"))
 
 
+def test_a_refused_filter_says_why_where_htmx_asked(throttled: TestClient, ledger: Ledger) -> None:
+    """A filtered journal asked by htmx and refused gets the message as a fragment for the
+    part of the page that asked (the page tells htmx to swap refusals in too)."""
+    sign_in(throttled, issue(ledger, "审计-张", Role.AUDITOR))
+    page = throttled.get(f"/u/{UNIT}/2022/journal")
+    assert '"[45]..","swap":true' in page.text  # the htmx-config of every page
+    for _ in range(2):
+        throttled.get(f"/u/{UNIT}/2022/journal?line={LINE}")
+    refused = throttled.get(f"/u/{UNIT}/2022/journal?line={LINE}", headers={"HX-Request": "true"})
+    refused_as_the_api_refuses(refused)
+    assert "<html" not in refused.text and 'role="alert"' in refused.text
+
+
 def test_a_forbidden_posting_is_403_as_from_the_api(web: TestClient, ledger: Ledger) -> None:  # noqa: F811
     closer = TestClient(web.app, follow_redirects=False)
     closer_csrf = sign_in(closer, issue(ledger, "结账员-赵", Role.CLOSER, units=[UNIT]))
