@@ -162,6 +162,10 @@ class UnitView:
     code: str
     name: str
     kind: str
+    latest_date: date | None = None
+    """The latest business date of the unit's events folded so far (None before any):
+    a checkpoint whose latest date is on or before a date holds nothing a report as of
+    that date leaves out, so the report can be folded on from it."""
 
 
 @dataclass
@@ -187,6 +191,10 @@ class Books:
     """Notification id of the last event folded in."""
     _year_keys: dict[UUID, tuple[str, int]] = field(default_factory=dict, repr=False)
     _catalogue_keys: dict[UUID, str] = field(default_factory=dict, repr=False)
+    _legs: dict[tuple[str, str], tuple[tuple[str, int, tuple[str, str]], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Per (entry kind, line): its postings' accounts and signs (see ``_post``)."""
     _lines_by_year: dict[tuple[str, int], list[LineView]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -353,6 +361,27 @@ class Books:
             line = self.lines[event.originator_id]
             line.totals.apply(event.settles, event.amount)
             self._post(line, event.settles, event.amount)
+        business_date = getattr(event, "business_date", None)
+        if business_date is not None:
+            self._note_date(event, business_date)
+
+    def _note_date(self, event: Any, business_date: date) -> None:
+        """Keep the unit's latest business date (see ``UnitView.latest_date``)."""
+        if isinstance(event, BudgetLine.Event):  # most events: tested first
+            line = self.lines.get(event.originator_id)
+            code = line.unit_code if line else None
+        elif isinstance(event, Unit.Registered):
+            code = event.code
+        elif isinstance(event, FiscalYear.Opened | Project.Registered):
+            code = event.unit_code
+        elif isinstance(event, FiscalYear.Event) and event.originator_id in self._year_keys:
+            code = self._year_keys[event.originator_id][0]
+        else:  # catalogues serve every unit; departments are not a unit's own
+            return
+        unit = self.units.get(code) if code else None
+        if unit is not None and (unit.latest_date is None or business_date > unit.latest_date):
+            unit.latest_date = business_date
+            self.touched.add(("unit", unit.code))
 
     def _in_scope(self, event: Any) -> bool:
         if isinstance(event, ClassificationCatalogue.Event):
@@ -440,9 +469,15 @@ class Books:
         self._post(line, entry.kind, amount)
 
     def _post(self, line: LineView, kind: str, amount: int) -> None:
-        for posting in postings_for(kind, amount, line_id=line.key, fund_source=line.fund_source):
-            _add(self.accounts, posting.account, posting.amount)
-            self.touched.add(("account", posting.account))
+        legs = self._legs.get((kind, line.key))
+        if legs is None:  # each line's legs of each kind, read off postings_for once
+            postings = postings_for(kind, 1, line_id=line.key, fund_source=line.fund_source)
+            legs = tuple((p.account, p.amount, ("account", p.account)) for p in postings)
+            self._legs[(kind, line.key)] = legs
+        accounts, touched = self.accounts, self.touched
+        for account, sign, touch in legs:
+            _add(accounts, account, sign * amount)
+            touched.add(touch)
         self._add_kinds(kind, amount)
 
 

@@ -50,7 +50,7 @@ from projections.books import (
 log = structlog.get_logger("fundflow.projections")
 NAME = "books"
 #: Prefix of the document tables of the current layout (kind, key, doc, unit).
-LAYOUT = "rm4"
+LAYOUT = "rm5"
 #: Events applied per transaction when the read model follows the log.
 BATCH = 1000
 #: … and when it is rebuilt: a document touched many times is written once per batch.
@@ -71,7 +71,9 @@ def doc_for(books: Books, kind: str, key: str) -> Doc | None:
     """The document of one thing in the books (None when it is gone)."""
     if kind == "unit":
         unit = books.units.get(key)
-        return None if unit is None else asdict(unit)
+        if unit is None:
+            return None
+        return {**asdict(unit), "latest_date": unit.latest_date and unit.latest_date.isoformat()}
     if kind == "project":
         unit_code, code = key.split("/", 1)
         project = books.projects.get((unit_code, code))
@@ -184,7 +186,10 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
     lines: list[tuple[int, LineView]] = []
     for kind, key, doc in docs:
         if kind == "unit":
-            books.units[key] = UnitView(**doc)
+            latest = doc.get("latest_date")
+            books.units[key] = UnitView(
+                **{**doc, "latest_date": latest and date.fromisoformat(latest)}
+            )
         elif kind == "project":
             books.projects[(doc["unit_code"], doc["code"])] = ProjectView(**doc)
         elif kind == "year":
@@ -344,7 +349,7 @@ class ReadModelStore:
         c.execute(
             self._q(
                 "CREATE TABLE IF NOT EXISTS {t} (unit TEXT NOT NULL, position BIGINT NOT NULL, "
-                "docs TEXT NOT NULL, PRIMARY KEY (unit, position))",
+                "docs TEXT NOT NULL, latest_date TEXT NOT NULL, PRIMARY KEY (unit, position))",
                 t=f"{table}_cp",
             )
         )
@@ -459,11 +464,18 @@ class ReadModelStore:
             self._insert_index(c, table)
             due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
             checkpoints = [
-                (unit, books.position, _checkpoint_text(unit_docs(books, unit))) for unit in due
+                (
+                    unit,
+                    books.position,
+                    _checkpoint_text(unit_docs(books, unit)),
+                    _latest_date(books, unit),
+                )
+                for unit in due
             ]
             c.executemany(
                 self._q(
-                    "INSERT INTO {t} VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", t=f"{table}_cp"
+                    "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    t=f"{table}_cp",
                 ),
                 checkpoints,
             )
@@ -519,18 +531,20 @@ class ReadModelStore:
             )
             return [int(r[0]) for r in c.fetchall()], upto
 
-    def checkpoint(self, unit: str, position: int) -> Books | None:
+    def checkpoint(self, unit: str, position: int, *, dated_by: date | None = None) -> Books | None:
         """The unit's books at its last checkpoint at or before ``position`` (None if there
-        is none), in the live table."""
+        is none), in the live table; with ``dated_by``, the last one whose events are all
+        dated on or before that day (a report as of that day leaves none of them out)."""
         table = self.live_table()
+        latest = "9999-12-31" if dated_by is None else dated_by.isoformat()
         with self.transaction() as c:
             c.execute(
                 self._q(
                     "SELECT position, docs FROM {t} WHERE unit = %s AND position <= %s "
-                    "ORDER BY position DESC LIMIT 1",
+                    "AND latest_date <= %s ORDER BY position DESC LIMIT 1",
                     t=f"{table}_cp",
                 ),
-                (unit, position),
+                (unit, position, latest),
             )
             row = c.fetchone()
         if row is None:
@@ -597,6 +611,12 @@ def _index(books: Books, event: Any, position: int, rows: list[tuple[str, str, s
     payee = getattr(event, "payee", None)
     if payee:
         rows.append((line.unit_code, "payee", payee, position))
+
+
+def _latest_date(books: Books, unit: str) -> str:
+    """The unit's latest business date as the checkpoint table keeps it ("" for none)."""
+    view = books.units.get(unit)
+    return view.latest_date.isoformat() if view and view.latest_date else ""
 
 
 def _checkpoint_text(docs: dict[tuple[str, str], Doc]) -> str:
@@ -780,11 +800,15 @@ def unit_books_at(
     present = current_books(ledger, store, unit=code)
     stop = present.position if as_of_position is None else min(as_of_position, present.position)
     ids = unit_aggregates(present, code)
-    start = None if as_of_date is not None else store.checkpoint(code, stop)
-    if start is None:  # a business date: dates do not follow the log, fold it all
+    # From the unit's last checkpoint before the position — for a business date, the last
+    # one all of whose events are dated on or before it: dates need not follow the log, but
+    # such a checkpoint holds exactly what the date's fold keeps of the log up to it.
+    start = store.checkpoint(code, stop, dated_by=as_of_date)
+    if start is None:
         books = fold(ledger.read_events_of(ids, stop=stop), as_of_date=as_of_date, scope=code)
-    else:  # from the unit's last checkpoint before the position
-        books = fold(ledger.read_events_of(ids, start=start.position + 1, stop=stop), books=start)
+    else:
+        events = ledger.read_events_of(ids, start=start.position + 1, stop=stop)
+        books = fold(events, as_of_date=as_of_date, books=start)
     books.point_in_time = True
     books.position = stop
     return books
