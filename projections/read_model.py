@@ -258,6 +258,9 @@ class ReadModelStore:
         self.schema = env.get("POSTGRES_SCHEMA", "public")
         self.since_checkpoint: dict[str, int] = {}
         """Events applied per unit since its last checkpoint (by this process)."""
+        self.pending_checkpoints: list[tuple[str, int, str, str]] = []
+        """Checkpoints (unit, position, documents, latest business date) taken while the
+        batch was applied, each at the event that made it due: written with its documents."""
         self.pending_index: list[tuple[str, str, str, int]] = []
         """Rows of the trail index (unit, field, value, position) of the batch being
         applied: written with its documents."""
@@ -462,16 +465,7 @@ class ReadModelStore:
                 for i in range(0, len(rows), WRITE_CHUNK):
                     c.executemany(statement, rows[i : i + WRITE_CHUNK])
             self._insert_index(c, table)
-            due = [u for u, n in self.since_checkpoint.items() if n >= CHECKPOINT_EVERY]
-            checkpoints = [
-                (
-                    unit,
-                    books.position,
-                    _checkpoint_text(unit_docs(books, unit)),
-                    _latest_date(books, unit),
-                )
-                for unit in due
-            ]
+            checkpoints = self.pending_checkpoints
             c.executemany(
                 self._q(
                     "INSERT INTO {t} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -479,8 +473,7 @@ class ReadModelStore:
                 ),
                 checkpoints,
             )
-        for unit in due:
-            self.since_checkpoint.pop(unit, None)
+        self.pending_checkpoints = []
         self.pending_index.clear()
         books.touched.clear()
         return True
@@ -579,6 +572,7 @@ class ReadModelStore:
                 self._q("DELETE FROM {t} WHERE table_name = %s", t="readmodel_position"), (table,)
             )
             self.since_checkpoint.clear()
+            self.pending_checkpoints = []
             self.pending_index.clear()
             self._create_table(c, table)
         return table
@@ -613,10 +607,12 @@ def _index(books: Books, event: Any, position: int, rows: list[tuple[str, str, s
         rows.append((line.unit_code, "payee", payee, position))
 
 
-def _latest_date(books: Books, unit: str) -> str:
-    """The unit's latest business date as the checkpoint table keeps it ("" for none)."""
+def _checkpoint(books: Books, unit: str, position: int) -> tuple[str, int, str, str]:
+    """A checkpoint row of ``unit`` as the books stand at ``position``: its documents and
+    its latest business date ("" for none)."""
     view = books.units.get(unit)
-    return view.latest_date.isoformat() if view and view.latest_date else ""
+    latest = view.latest_date.isoformat() if view and view.latest_date else ""
+    return unit, position, _checkpoint_text(unit_docs(books, unit)), latest
 
 
 def _checkpoint_text(docs: dict[tuple[str, str], Doc]) -> str:
@@ -648,12 +644,16 @@ def catch_up(
             unit = _unit_of_event(books, event)
             if unit is not None:
                 counts[unit] = counts.get(unit, 0) + 1
+                if counts[unit] >= CHECKPOINT_EVERY:  # due: kept as of this very event
+                    store.pending_checkpoints.append(_checkpoint(books, unit, position))
+                    counts[unit] = 0
             _index(books, event, position, store.pending_index)
         books.position = upto
         try:
             store.write(table, books, expected)
         except _Moved:  # another worker got there first: start from what it wrote
             store.pending_index.clear()
+            store.pending_checkpoints = []
             books = store.load(table)
             continue
         applied += upto - expected
