@@ -7,9 +7,15 @@ from datetime import date
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
-from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoder, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Recording,
+    StoredEvent,
+    Transcoder,
+    Transcoding,
+)
 from eventsourcing.utils import get_topic, resolve_topic
 
 from ledger.aggregates.budget_line import BudgetLine
@@ -51,6 +57,29 @@ class Ledger(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[UUID]], int]] = {
         BudgetLine: 500
     }
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """The library's ``save``, collecting our aggregates' events directly: its
+        ``collect_events`` asks ``isinstance`` of two runtime-checkable protocols per object,
+        which typing answers slowly (7 % of an import's time in a profile). Anything else
+        takes the library's path."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            elif obj is not None:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's (deprecated) hook, as it does
+        return recordings
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = OrjsonTranscoder()
