@@ -479,8 +479,11 @@ class ReadModelStore:
         return True
 
     def _insert_index(self, c: Any, table: str) -> None:
-        """The pending trail-index rows: on PostgreSQL one statement over arrays (a
-        rebuild writes one or two rows per payment), on SQLite executemany."""
+        """The pending trail-index rows (a rebuild writes one or two per payment): on
+        PostgreSQL by COPY (an ``INSERT … unnest`` spent most of its time dumping the
+        arrays), on SQLite executemany. Each row is written once: the batch's rows are
+        distinct (one event, one row per field), and a batch is written only by the worker
+        that moves the position past it (``write``), in the same transaction."""
         rows = self.pending_index
         if not rows:
             return
@@ -493,15 +496,11 @@ class ReadModelStore:
                 rows,
             )
             return
-        units, fields, values, positions = (list(column) for column in zip(*rows, strict=True))
-        c.execute(
-            self._q(
-                "INSERT INTO {t} SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-                "%s::bigint[]) ON CONFLICT DO NOTHING",
-                t=f"{table}_ix",
-            ),
-            (units, fields, values, positions),
-        )
+        with c.copy(
+            self._q("COPY {t} (unit, field, value, position) FROM STDIN", t=f"{table}_ix")
+        ) as copy:
+            for row in dict.fromkeys(rows):
+                copy.write_row(row)
 
     def indexed(self, unit: str, field: str, value: str) -> tuple[list[int], int]:
         """Log positions of the unit's line entries whose ``field`` (``payee`` or
