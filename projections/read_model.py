@@ -636,6 +636,11 @@ def catch_up(
         expected = books.position
         upto = min(expected + batch, target)
         counts = store.since_checkpoint
+        # What an attempt that failed (a dropped connection, a lost commit reply) left
+        # pending is not this batch's: its rows may be stored already, by a worker that
+        # moved the position meanwhile.
+        store.pending_index.clear()
+        store.pending_checkpoints = []
         for position, event in ledger.read_events(
             start=expected + 1, stop=upto, topics=TRACKED_TOPICS
         ):
@@ -808,6 +813,9 @@ def unit_books_at(
     else:
         events = ledger.read_events_of(ids, start=start.position + 1, stop=stop)
         books = fold(events, as_of_date=as_of_date, books=start)
+    # The totals by account kind are ledger-wide (``check``'s double-entry rows, on the
+    # present books); a unit's past books do not hold them, whichever way they were folded.
+    books.kinds = {}
     books.point_in_time = True
     books.position = stop
     return books

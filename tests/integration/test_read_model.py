@@ -132,6 +132,35 @@ def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url:
     assert differences(ledger, store) == []
 
 
+def test_what_a_failed_attempt_left_pending_is_not_written_again(
+    ledger: Ledger, database_url: str
+) -> None:
+    """A worker whose batch failed (a dropped connection, a lost commit reply) while
+    another worker stored that batch goes on from the stored position: the trail-index
+    rows and checkpoints it had gathered are not written a second time (on PostgreSQL the
+    index is written by COPY, which would refuse them for ever)."""
+    scenario = Scenario(ledger).given(
+        *setup_commands(), cmd("allocate_budget", line="L1", amount="900")
+    )
+    for n in range(3):
+        scenario.given(cmd("transfer_to_enterprise", line="L1", amount="1", payee=f"某公司{n}"))
+    worker, other = ReadModelStore(database_url), ReadModelStore(database_url)
+    catch_up(ledger, other)  # the other worker stored the batch …
+    table = other.live_table()
+    with other.transaction() as c:
+        c.execute(other._q("SELECT unit, field, value, position FROM {t}", t=f"{table}_ix"))
+        stored = [tuple(row) for row in c.fetchall()]
+    assert stored
+    # … while this one's attempt at it failed, leaving its rows pending
+    worker.pending_index.extend(stored)
+    worker.pending_checkpoints.append(("U1", 1, "[]", ""))
+    scenario.given(cmd("transfer_to_enterprise", line="L1", amount="1", payee="某公司9"))
+    assert catch_up(ledger, worker) == 2  # the payment and its command's line event
+    assert worker.position() == ledger.position()
+    assert differences(ledger, worker) == []
+    assert worker.indexed("U1", "payee", "某公司9")[0]
+
+
 def test_a_drift_is_named(ledger: Ledger, database_url: str) -> None:
     Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
     store = ReadModelStore(database_url)
