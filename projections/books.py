@@ -365,19 +365,20 @@ class Books:
         if business_date is not None:
             self._note_date(event, business_date)
 
+    def unit_of(self, event: Any) -> str | None:
+        """The code of the unit an event belongs to (None for catalogues and the like):
+        its line's or fiscal year's unit, or the unit it names."""
+        line = self.lines.get(event.originator_id)
+        if line is not None:
+            return line.unit_code
+        year = self._year_keys.get(event.originator_id)
+        if year is not None:
+            return year[0]
+        return getattr(event, "unit_code", None) or getattr(event, "code", None)
+
     def _note_date(self, event: Any, business_date: date) -> None:
         """Keep the unit's latest business date (see ``UnitView.latest_date``)."""
-        if isinstance(event, BudgetLine.Event):  # most events: tested first
-            line = self.lines.get(event.originator_id)
-            code = line.unit_code if line else None
-        elif isinstance(event, Unit.Registered):
-            code = event.code
-        elif isinstance(event, FiscalYear.Opened | Project.Registered):
-            code = event.unit_code
-        elif isinstance(event, FiscalYear.Event) and event.originator_id in self._year_keys:
-            code = self._year_keys[event.originator_id][0]
-        else:  # catalogues serve every unit; departments are not a unit's own
-            return
+        code = self.unit_of(event)
         unit = self.units.get(code) if code else None
         if unit is not None and (unit.latest_date is None or business_date > unit.latest_date):
             unit.latest_date = business_date

@@ -170,16 +170,6 @@ def unit_docs(books: Books, code: str) -> dict[tuple[str, str], Doc]:
     return {key: doc for key in keys if (doc := doc_for(books, *key)) is not None}
 
 
-def _unit_of_event(books: Books, event: Any) -> str | None:
-    line = books.lines.get(event.originator_id)
-    if line is not None:
-        return line.unit_code
-    year = books._year_keys.get(event.originator_id)
-    if year is not None:
-        return year[0]
-    return getattr(event, "unit_code", None) or getattr(event, "code", None)
-
-
 def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Books:
     """Books rebuilt from documents, as they stood at ``position``."""
     books = Books(position=position)
@@ -645,7 +635,7 @@ def catch_up(
             start=expected + 1, stop=upto, topics=TRACKED_TOPICS
         ):
             books.apply(event, position)
-            unit = _unit_of_event(books, event)
+            unit = books.unit_of(event)
             if unit is not None:
                 counts[unit] = counts.get(unit, 0) + 1
                 if counts[unit] >= CHECKPOINT_EVERY:  # due: kept as of this very event
