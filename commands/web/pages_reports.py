@@ -3,7 +3,8 @@ execution by project with the chart, and carryover balances."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -26,19 +27,8 @@ InUnit = Annotated[AmountUnit, Query(alias="amount_unit")]
 def reports_page(
     request: Request, who: Who, unit: str, year: int, in_unit: InUnit = AmountUnit.WANYUAN
 ) -> Response:
-    code, books = books_of_unit(request, who, unit)
-    with amounts_in(in_unit):
-        tables = statutory_tables(books, code, year, clearance=who.clearance)
-        label = unit_label()
-    return render(
-        request,
-        "reports.html",
-        who,
-        unit=books.unit(code),
-        year=year,
-        tables=tables,
-        amount_unit=in_unit.value,
-        amount_label=label,
+    return _in_amount_unit(
+        request, who, unit, year, in_unit, "reports.html", "tables", statutory_tables
     )
 
 
@@ -46,19 +36,36 @@ def reports_page(
 def execution_page(
     request: Request, who: Who, unit: str, year: int, in_unit: InUnit = AmountUnit.WANYUAN
 ) -> Response:
+    return _in_amount_unit(
+        request, who, unit, year, in_unit, "execution.html", "report", execution_report
+    )
+
+
+def _in_amount_unit(
+    request: Request,
+    who: WebCaller,
+    unit: str,
+    year: int,
+    in_unit: AmountUnit,
+    template: str,
+    name: str,
+    build: Callable[..., Any],
+) -> Response:
+    """A report page whose every figure is in 万元 or 元 (half-up each on its own): the
+    report ``build`` makes, rendered into ``template`` as ``name``."""
     code, books = books_of_unit(request, who, unit)
     with amounts_in(in_unit):
-        report = execution_report(books, code, year, clearance=who.clearance)
+        report = build(books, code, year, clearance=who.clearance)
         label = unit_label()
     return render(
         request,
-        "execution.html",
+        template,
         who,
         unit=books.unit(code),
         year=year,
-        report=report,
         amount_unit=in_unit.value,
         amount_label=label,
+        **{name: report},
     )
 
 
