@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from commands.app_state import services_of
 from commands.batch_api import PATH as BATCH_PATH
 from commands.batch_api import add_batch_route
 from commands.callers import SERVICE_MAX_ATTEMPTS, Caller, caller_of_token, submit
@@ -68,7 +69,7 @@ from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
 from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger
 from ledger.errors import Forbidden, LedgerError, Unauthorized
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ledger is None:
             app.state.ledger = build_ledger(settings)
+            app.state.services = Services.of(app.state.ledger)
         if settings.group_commit:
             app.state.committer = GroupCommitter(
                 app.state.ledger, max_attempts=SERVICE_MAX_ATTEMPTS
@@ -222,10 +224,10 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         docs_url=None,  # served from the package's own copy of Swagger UI (no CDN)
         redoc_url=None,
     )
-    app.state.database_url = settings.effective_database_url
     app.state.throttle = Throttle(settings.auditor_queries_per_minute, settings.auditor_query_burst)
     if ledger is not None:
         app.state.ledger = ledger
+        app.state.services = Services.of(ledger)
     _install_error_handlers(app)
     app.add_middleware(RejectDuplicateKeys)
     app.add_middleware(
@@ -567,8 +569,7 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
         with ``before_year_end`` (the reason)."""
         request.state.command = "close_year"
         report = close_year(
-            _ledger(request),
-            settings.effective_database_url,
+            services_of(request),
             unit,
             year,
             policy=load_policy(settings.closing_policy),
@@ -593,8 +594,7 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
         """Let a stuck close go on with fresh steps, and run it to the end (admin)."""
         request.state.command = "resume_closing"
         report = resume_close(
-            _ledger(request),
-            settings.effective_database_url,
+            services_of(request),
             unit,
             year,
             reason=body.reason,
@@ -641,7 +641,7 @@ def _add_report_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
         _expensive(request)
-        books = books_for_reports(_ledger(request), request.app.state.database_url, unit=unit)
+        books = books_for_reports(_ledger(request), services_of(request).read_models, unit=unit)
         checks = check_year(books, unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
@@ -669,7 +669,7 @@ def _add_audit_routes(app: FastAPI) -> None:
         _expensive(request)
         return unit_trail(
             _ledger(request),
-            request.app.state.database_url,
+            services_of(request).read_models,
             unit=unit,
             year=year,
             line=line,
@@ -757,7 +757,7 @@ def _consolidated(
     view = department_for(ledger, caller.actor, department)
     books = books_for_reports(
         ledger,
-        request.app.state.database_url,
+        services_of(request).read_models,
         as_of_position=as_of_position,
         as_of_date=as_of_date,
     )
@@ -791,7 +791,7 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
             _expensive(request)
         books = books_for_reports(
             _ledger(request),
-            request.app.state.database_url,
+            services_of(request).read_models,
             as_of_position=as_of_position,
             as_of_date=as_of,
             unit=unit,

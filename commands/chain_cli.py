@@ -9,12 +9,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from ledger.application import Ledger
 from ledger.chain_key import ChainKeyError, add_key
+from ledger.datastores import database_name, datastore_of
 from ledger.hash_chain import Anchor, Checkpoint, Head, check_anchors, verify
 from ledger.seals import seals_in
 
@@ -47,20 +47,17 @@ def parse_heads(texts: list[str]) -> list[Anchor]:
     return anchors
 
 
-def _store_key(database_url: str) -> str:
-    """The database a checkpoint belongs to, as its URL without a password."""
-    parts = urlsplit(database_url)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username
-    netloc = f"{user}@{host}" if user else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+def _store_key(ledger: Ledger) -> str:
+    """The database a checkpoint belongs to, named without a password (read off the
+    ledger's datastore, so a checkpoint follows the database, not how it was named)."""
+    return database_name(datastore_of(ledger.recorder))
 
 
-def read_checkpoint(state: Path, database_url: str) -> Checkpoint | None:
+def read_checkpoint(state: Path, ledger: Ledger) -> Checkpoint | None:
     """The checkpoint the last successful ``audit verify`` of this database left in
     ``state`` (None if there is none)."""
     try:
-        saved = json.loads(state.read_text(encoding="utf-8")).get(_store_key(database_url))
+        saved = json.loads(state.read_text(encoding="utf-8")).get(_store_key(ledger))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, AttributeError) as error:
@@ -75,14 +72,14 @@ def read_checkpoint(state: Path, database_url: str) -> Checkpoint | None:
     )
 
 
-def write_checkpoint(state: Path, database_url: str, checkpoint: Checkpoint) -> None:
+def write_checkpoint(state: Path, ledger: Ledger, checkpoint: Checkpoint) -> None:
     """Record ``checkpoint`` for this database in ``state`` (readable by its owner only;
     replaced whole, so a crash leaves the old one)."""
     try:
         saved = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         saved = {}
-    saved[_store_key(database_url)] = {
+    saved[_store_key(ledger)] = {
         "head": str(checkpoint.head),
         "key_ids": list(checkpoint.key_ids),
         "unkeyed": checkpoint.unkeyed,
@@ -100,13 +97,12 @@ def audit_chain(
     expected: list[Anchor],
     *,
     state: Path | None = None,
-    database_url: str = "",
     full: bool = False,
 ) -> Outcome:
     """Verify the chain with the ledger's key, then every expected head and every seal.
     With a ``state`` file, go on from the checkpoint the last successful run of this
     database left there (unless ``full``), and leave the new one."""
-    since = None if state is None or full else read_checkpoint(state, database_url)
+    since = None if state is None or full else read_checkpoint(state, ledger)
     result = verify(ledger.recorder, since)
     if not result.ok:
         if result.unverifiable:
@@ -121,7 +117,7 @@ def audit_chain(
         return Outcome(1, [f"TAMPERED: {p}" for p in problems])
     outcome = Outcome(0)
     if state is not None:
-        write_checkpoint(state, database_url, Checkpoint.of(result))
+        write_checkpoint(state, ledger, Checkpoint.of(result))
     if since is not None:
         outcome.lines.append(
             f"went on from event {since.head.position}, verified by an earlier run "

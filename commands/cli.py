@@ -33,7 +33,7 @@ from ledger.chain_key import ChainKeyError, ChainKeyRequired
 from ledger.classifications import FundSource, Nature, ThreePublic
 from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger, read_models_of
 from ledger.errors import InvalidInput, LedgerError, OutOfScope, UnknownUnit
 from ledger.hash_chain import chain_head
 from ledger.logging import configure_logging
@@ -222,7 +222,7 @@ def _report(
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         books = books_for_reports(
             ledger,
-            settings.effective_database_url,
+            read_models_of(ledger),
             as_of_position=as_of_position,
             as_of_date=as_of_date,
             unit=unit,
@@ -296,7 +296,7 @@ def _department_report(
         view = department_for(ledger, _actor(settings, ledger), department)
         books = books_for_reports(
             ledger,
-            settings.effective_database_url,
+            read_models_of(ledger),
             as_of_position=as_of_position,
             as_of_date=as_of_date,
         )
@@ -910,8 +910,7 @@ def close_year_command(
             return
         if resume:
             report = resume_close(
-                ledger,
-                settings.effective_database_url,
+                Services.of(ledger),
                 unit,
                 year,
                 reason=str(reason),
@@ -920,8 +919,7 @@ def close_year_command(
             )
         else:
             report = close_year(
-                ledger,
-                settings.effective_database_url,
+                Services.of(ledger),
                 unit,
                 year,
                 policy=load_policy(policy),
@@ -995,14 +993,14 @@ def check_command(
         actor = _actor(settings, ledger)
         if department is not None and unit is None:
             view = department_for(ledger, actor, department)
-            books = books_for_reports(ledger, settings.effective_database_url)
+            books = books_for_reports(ledger, read_models_of(ledger))
             report = department_final_accounts(books, view, year, clearance=clearance)
             checks = [
                 Check(f"{c['level']}: {c['name']}", c["ok"], c["detail"]) for c in report["checks"]
             ]
         elif unit is not None and department is None:
             code = ledger.unit_in_scope(actor, unit)
-            books = books_for_reports(ledger, settings.effective_database_url, unit=code)
+            books = books_for_reports(ledger, read_models_of(ledger), unit=code)
             checks = check_year(books, code, year, clearance=clearance)
         else:
             typer.echo("fundflow: name either --unit or --department", err=True)
@@ -1261,7 +1259,7 @@ def audit_trail_command(
         unit = ledger.unit_in_scope(_actor(settings, ledger), unit)
         trail = unit_trail(
             ledger,
-            settings.effective_database_url,
+            read_models_of(ledger),
             unit=unit,
             year=year,
             line=line,
@@ -1307,7 +1305,6 @@ def audit_verify_command(
             ledger,
             anchors,
             state=settings.verify_state_file,
-            database_url=settings.effective_database_url,
             full=full,
         )
     except (TypeError, ValueError) as error:
@@ -1412,12 +1409,15 @@ projections_app = typer.Typer(help="Materialized read models.", no_args_is_help=
 app.add_typer(projections_app, name="projections")
 
 
-def _store(settings: Settings) -> ReadModelStore:
-    try:
-        return ReadModelStore(settings.effective_database_url)
-    except ValueError as error:
-        typer.echo(f"rejected: {error}", err=True)
-        raise typer.Exit(2) from None
+def _store(ledger: Ledger) -> ReadModelStore:
+    store = read_models_of(ledger)
+    if store is None:
+        ledger.close()
+        typer.echo(
+            "rejected: read models are kept in SQLite or PostgreSQL, not in memory", err=True
+        )
+        raise typer.Exit(2)
+    return store
 
 
 @app.command("project")
@@ -1430,7 +1430,7 @@ def project_command(
     killed), once or (--follow) until SIGTERM."""
     settings = _settings(database_url)
     ledger = build_ledger(settings)
-    store = _store(settings)
+    store = _store(ledger)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -1460,7 +1460,7 @@ def projections_rebuild(
         raise typer.Exit(2)
     settings = _settings(database_url)
     ledger = build_ledger(settings)
-    store = _store(settings)
+    store = _store(ledger)
     try:
         total = max(ledger.position(), 1)
         with typer.progressbar(length=total, label="rebuilding", file=sys.stderr) as bar:
@@ -1472,9 +1472,10 @@ def projections_rebuild(
                 done = position
 
             table = rebuild(ledger, store, progress=progress)
+        position = store.position()
     finally:
         ledger.close()
-    typer.echo(f"read model {name} rebuilt as {table} at position {store.position()}")
+    typer.echo(f"read model {name} rebuilt as {table} at position {position}")
 
 
 @projections_app.command("check")
@@ -1482,7 +1483,7 @@ def projections_check(database_url: DatabaseOption = None) -> None:
     """Compare the read model with a fresh fold of the events; name every difference."""
     settings = _settings(database_url)
     ledger = build_ledger(settings)
-    store = _store(settings)
+    store = _store(ledger)
     try:
         found = differences(ledger, store)
         position = store.position()

@@ -43,13 +43,14 @@ from commands.models import (
 from ledger.aggregates import FiscalYear, Project, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import ClosingPolicy, Outcome
+from ledger.composition import Services
 from ledger.errors import CloseBlocked, CommandIdReused
 from ledger.hash_chain import Head
-from ledger.locks import LockHeld, exclusive
+from ledger.locks import LockHeld
 from ledger.roles import Actor
 from ledger.seals import current_head
 from projections.books import Books, LineView
-from projections.read_model import books_for_reports
+from projections.read_model import ReadModelStore, books_for_reports
 from projections.redaction import CLASSIFIED_NAME
 
 
@@ -98,8 +99,7 @@ class CloseReport:
 
 
 def close_year(
-    ledger: Ledger,
-    database_url: str,
+    services: Services,
     unit: str,
     year: int,
     *,
@@ -112,8 +112,9 @@ def close_year(
     """Close ``year`` of ``unit`` (code or name). ``after_step(n)`` is called after each
     step (used by the crash tests to kill the process at chosen points).
     ``before_year_end`` is the reason for closing a year before its 31 December."""
+    ledger = services.ledger
     ledger.unit_in_scope(actor, unit)  # before the unit is looked up
-    books = books_for_reports(ledger, database_url, unit=unit)
+    books = books_for_reports(ledger, services.read_models, unit=unit)
     code = books.unit(unit).code
     report = CloseReport(unit=code, year=year)
     status = books.year(code, year).status
@@ -126,10 +127,10 @@ def close_year(
     if negative:  # impossible by the rules; refuse rather than close wrong books
         raise CloseBlocked(f"lines below zero must be corrected before the close: {negative}")
     try:
-        with exclusive(database_url, f"close/{code}/{year}"):
+        with services.locks.exclusive(f"close/{code}/{year}"):
             return _run(
                 ledger,
-                database_url,
+                services.read_models,
                 code,
                 year,
                 policy,
@@ -148,7 +149,7 @@ def close_year(
 
 def _run(
     ledger: Ledger,
-    database_url: str,
+    read_models: ReadModelStore | None,
     code: str,
     year: int,
     policy: ClosingPolicy,
@@ -161,7 +162,7 @@ def _run(
     def current() -> Books:
         """The unit's books now (read model and what it has not applied yet): the lines
         to settle. Each step is decided against the line itself, not these."""
-        return books_for_reports(ledger, database_url, unit=code)
+        return books_for_reports(ledger, read_models, unit=code)
 
     # Each run of a year's close (the first, one after every reopening, one after an
     # admin resumed or abandoned a stuck close) has its own step ids.
@@ -310,8 +311,7 @@ def _decide(
 
 
 def preview_close(
-    ledger: Ledger,
-    database_url: str,
+    services: Services,
     unit: str,
     year: int,
     *,
@@ -321,8 +321,9 @@ def preview_close(
     """What closing ``year`` now would do, line by line, without doing it: each line's
     available balance and the policy rule that carries it over or lets it lapse. Read it
     with :meth:`CloseReport.shown_to` the caller's clearance."""
+    ledger = services.ledger
     ledger.unit_in_scope(actor, unit)
-    books = books_for_reports(ledger, database_url, unit=unit)
+    books = books_for_reports(ledger, services.read_models, unit=unit)
     code = books.unit(unit).code
     report = CloseReport(unit=code, year=year)
     report.already_closed = books.year(code, year).status is YearStatus.CLOSED
@@ -336,8 +337,7 @@ def preview_close(
 
 
 def resume_close(
-    ledger: Ledger,
-    database_url: str,
+    services: Services,
     unit: str,
     year: int,
     *,
@@ -350,6 +350,7 @@ def resume_close(
     """An admin lets a stuck close go on (with fresh step ids), then runs it to the end.
     What fresh ids cannot cure (another closing policy) is refused before anything is
     written."""
+    ledger = services.ledger
     code = ledger.unit_in_scope(actor, unit)
     year_now = ledger.find(FiscalYear, FiscalYear.id_for(code, year))
     if year_now is not None and year_now.policy and year_now.policy != policy.snapshot():
@@ -368,7 +369,7 @@ def resume_close(
             reason=reason,
         )
     )
-    return close_year(ledger, database_url, unit, year, policy=policy, actor=actor, today=today)
+    return close_year(services, unit, year, policy=policy, actor=actor, today=today)
 
 
 def abandon_close(

@@ -1,15 +1,21 @@
-"""The composition root: builds the ledger and its persistence from settings."""
+"""The composition root: builds the ledger, its persistence, its read models and its job
+locks from settings, once. It is the one module that sees every layer; nothing below it
+reads settings or a database URL: each gets the built objects it needs."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from eventsourcing.persistence import InternalError, OperationalError
 
 from ledger.application import Ledger, StoreFormatError
 from ledger.chain_key import Keyring, load_keyring
+from ledger.datastores import datastore_of
 from ledger.hash_chain import ChainWriter, key_mismatch
+from ledger.locks import JobLocks, locks_for
 from ledger.settings import Settings
+from projections.read_model import ReadModelStore
 
 #: Creating the tables is idempotent, but PostgreSQL refuses two sessions changing the
 #: catalogue at the same instant ("tuple concurrently updated") — as when several
@@ -46,3 +52,39 @@ def _with_keyring(ledger: Ledger, keyring: Keyring | None) -> Ledger:
         ledger.recorder.keyring = keyring
         ledger.recorder.refuse_writes = key_mismatch(ledger.recorder)
     return ledger
+
+
+def read_models_of(ledger: Ledger) -> ReadModelStore | None:
+    """The read-model store kept beside ``ledger``, in its own datastore (its tables made
+    sure of); None for an in-memory ledger, whose reports fold its events."""
+    datastore = datastore_of(ledger.recorder)
+    return None if datastore is None else ReadModelStore(datastore)
+
+
+def locks_of(ledger: Ledger) -> JobLocks:
+    """The locks of ``ledger``'s jobs (the year-end close)."""
+    return locks_for(datastore_of(ledger.recorder))
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the composition root builds once for a process, handed to the adapters: the
+    ledger, its read-model store (None in memory) and its job locks."""
+
+    ledger: Ledger
+    read_models: ReadModelStore | None
+    locks: JobLocks
+
+    @classmethod
+    def of(cls, ledger: Ledger) -> Services:
+        """The services around a ledger already built (by :func:`build_ledger`)."""
+        return cls(ledger, read_models_of(ledger), locks_of(ledger))
+
+    def close(self) -> None:
+        """Close the ledger and its connections (the read models use the same pool)."""
+        self.ledger.close()
+
+
+def build_services(settings: Settings | None = None) -> Services:
+    """The ledger the settings name, with its read models and locks."""
+    return Services.of(build_ledger(settings))

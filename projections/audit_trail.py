@@ -15,7 +15,7 @@ from ledger.application import Ledger
 from ledger.errors import InvalidInput
 from ledger.money import yuan_str
 from projections.books import Books, LineView, books_of
-from projections.read_model import current_books, store_for, unit_aggregates
+from projections.read_model import ReadModelStore, current_books, unit_aggregates
 from projections.redaction import Redaction
 
 
@@ -122,7 +122,7 @@ def audit_trail(
 
 def unit_trail(
     ledger: Ledger,
-    database_url: str,
+    read_models: ReadModelStore | None,
     *,
     unit: str,
     year: int | None = None,
@@ -137,7 +137,7 @@ def unit_trail(
     project and its lines, or every line of the unit for a payee or a document number),
     read through the primary key. The same entries as the trail over the whole log (a
     property test holds them equal); an in-memory ledger is read whole."""
-    store = store_for(database_url)
+    store = read_models
     code = None if store is None else store.unit_code(unit)
     selection = partial(
         audit_trail,

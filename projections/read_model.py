@@ -20,21 +20,22 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import orjson
 import psycopg
 import structlog
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from ledger.aggregates import FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
 from ledger.line_totals import LineTotals
-from ledger.settings import persistence_env
 from projections.books import (
     TRACKED_TOPICS,
     AdjustmentView,
@@ -238,14 +239,14 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
 class ReadModelStore:
     """Read-model tables in the ledger's database (SQLite file or PostgreSQL schema)."""
 
-    def __init__(self, database_url: str, name: str = NAME) -> None:
+    def __init__(self, datastore: PostgresDatastore | SQLiteDatastore, name: str = NAME) -> None:
+        """The read model ``name`` beside a ledger, in the ledger's own datastore (its
+        recorder's, handed over by the composition root): PostgreSQL transactions take
+        connections from the ledger's pool, SQLite ones open the file."""
         self.name = name
-        env = persistence_env(database_url)
-        self.postgres = env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
-        if not self.postgres and env["PERSISTENCE_MODULE"] != "eventsourcing.sqlite":
-            raise ValueError("read models are kept in SQLite or PostgreSQL, not in memory")
-        self.env = env
-        self.schema = env.get("POSTGRES_SCHEMA", "public")
+        self.datastore = datastore
+        self.postgres = isinstance(datastore, PostgresDatastore)
+        self.schema = datastore.schema if isinstance(datastore, PostgresDatastore) else "public"
         self.since_checkpoint: dict[str, int] = {}
         """Events applied per unit since its last checkpoint (by this process)."""
         self.pending_checkpoints: list[tuple[str, int, str, str]] = []
@@ -260,21 +261,11 @@ class ReadModelStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        if self.postgres:
-            with (
-                psycopg.connect(
-                    host=self.env["POSTGRES_HOST"],
-                    port=int(self.env["POSTGRES_PORT"]),
-                    dbname=self.env["POSTGRES_DBNAME"],
-                    user=self.env["POSTGRES_USER"],
-                    password=self.env["POSTGRES_PASSWORD"] or None,
-                    connect_timeout=10,
-                ) as conn,
-                conn.transaction(),
-            ):
-                yield conn.cursor()
+        if isinstance(self.datastore, PostgresDatastore):
+            with self.datastore.get_connection() as conn, conn.transaction():
+                yield conn.cursor(row_factory=tuple_row)
         else:
-            lite = sqlite3.connect(self.env["SQLITE_DBNAME"], timeout=30, isolation_level=None)
+            lite = sqlite3.connect(self.datastore.pool.db_name, timeout=30, isolation_level=None)
             try:
                 lite.execute("BEGIN IMMEDIATE")
             except BaseException:
@@ -721,22 +712,9 @@ def follow(
             time.sleep(interval)
 
 
-_STORES: dict[str, ReadModelStore] = {}
-
-
-def store_for(database_url: str) -> ReadModelStore | None:
-    """The read-model store of a ledger, or None for an in-memory ledger. One per database
-    and process: its tables are made sure of once, not on every report of the service."""
-    if urlsplit(database_url).scheme == "memory":
-        return None
-    if database_url not in _STORES:
-        _STORES[database_url] = ReadModelStore(database_url)
-    return _STORES[database_url]
-
-
 def books_for_reports(
     ledger: Ledger,
-    database_url: str,
+    read_models: ReadModelStore | None,
     *,
     as_of_position: int | None = None,
     as_of_date: date | None = None,
@@ -756,7 +734,7 @@ def books_for_reports(
     if as_of_position is not None and as_of_position < 0:
         raise InvalidInput(f"log position {as_of_position} is before the log begins")
     point_in_time = as_of_position is not None or as_of_date is not None
-    store = store_for(database_url)
+    store = read_models
     code = None if store is None or unit is None else store.unit_code(unit)
     if store is None or (point_in_time and code is None):
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)

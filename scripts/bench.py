@@ -43,13 +43,13 @@ sys.path.insert(0, str(ROOT))
 from commands.chain_cli import audit_chain  # noqa: E402
 from commands.handlers import CommandHandler  # noqa: E402
 from commands.importer import import_file  # noqa: E402
-from ledger.composition import build_ledger  # noqa: E402
+from ledger.composition import build_ledger, read_models_of  # noqa: E402
 from ledger.settings import Settings  # noqa: E402
 from projections.audit_trail import audit_trail, unit_trail  # noqa: E402
 from projections.books import books_of  # noqa: E402
 from projections.checks import check_year  # noqa: E402
 from projections.final_accounts import final_accounts  # noqa: E402
-from projections.read_model import ReadModelStore, books_for_reports, rebuild  # noqa: E402
+from projections.read_model import books_for_reports, rebuild  # noqa: E402
 from scripts.generate import ENTERPRISES, generate  # noqa: E402
 from scripts.peer_beancount import balances, line_key, write_journal  # noqa: E402
 
@@ -637,7 +637,9 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
 
         # 3. rebuild
         ledger = build_ledger(Settings(database_url=big_url))
-        store = ReadModelStore(big_url)
+        store = read_models_of(ledger)
+        if store is None:
+            raise SystemExit("the benchmark's ledger is in PostgreSQL: it has read models")
         elapsed, _ = timed(lambda: rebuild(ledger, store))
         rebuilt = events / elapsed
         scan = raw_scan_decode(big)
@@ -653,11 +655,11 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
 
         # 4. reports from the read model
         def report_one() -> None:
-            books = books_for_reports(ledger, big_url, unit="U00000")
+            books = books_for_reports(ledger, store, unit="U00000")
             final_accounts(books, "U00000", last_year)
 
         def report_all() -> None:
-            books = books_for_reports(ledger, big_url)
+            books = books_for_reports(ledger, store)
             for u in range(scale.units):
                 final_accounts(books, f"U{u:05d}", last_year)
 
@@ -670,23 +672,23 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
 
         # 4. auditors' queries for one unit, against the one-unit report of the same run
         unit, mid = "U00000", events // 2
-        trail = partial(unit_trail, ledger, big_url, unit=unit, clearance=True)
+        trail = partial(unit_trail, ledger, store, unit=unit, clearance=True)
         auditor: dict[str, Callable[[], Any]] = {
             "trail by line": lambda: trail(year=last_year, line=f"JB-{unit}-RY"),
             "trail by project": lambda: trail(project="P0000"),
             "trail by enterprise": lambda: trail(enterprise=ENTERPRISES[0]),
             "trail by 凭证号": lambda: trail(document_no="记-1"),
             "check": lambda: check_year(
-                books_for_reports(ledger, big_url, unit=unit), unit, last_year
+                books_for_reports(ledger, store, unit=unit), unit, last_year
             ),
             "final accounts as of a log position": lambda: final_accounts(
-                books_for_reports(ledger, big_url, unit=unit, as_of_position=mid),
+                books_for_reports(ledger, store, unit=unit, as_of_position=mid),
                 unit,
                 FIRST_YEAR,
                 clearance=True,
             ),
             "final accounts as of a date": lambda: final_accounts(
-                books_for_reports(ledger, big_url, unit=unit, as_of_date=date(last_year, 6, 30)),
+                books_for_reports(ledger, store, unit=unit, as_of_date=date(last_year, 6, 30)),
                 unit,
                 last_year,
                 clearance=True,
@@ -722,8 +724,8 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
                 )
             )
         state = folder / "verified.json"
-        full_verify = timed(lambda: audit_chain(ledger, [], state=state, database_url=big_url))[0]
-        nothing_new = timed(lambda: audit_chain(ledger, [], state=state, database_url=big_url))[0]
+        full_verify = timed(lambda: audit_chain(ledger, [], state=state))[0]
+        nothing_new = timed(lambda: audit_chain(ledger, [], state=state))[0]
         rows_out.append(
             (
                 "4. audit verify from its checkpoint, nothing new vs --full",
@@ -774,7 +776,7 @@ def run(scale: Scale, folder: Path) -> list[tuple[str, ...]]:
         since = build_ledger(Settings(database_url=big_url))
         after = since.position()
         # one run: a second would find nothing new since the first
-        incremental = timed(lambda: audit_chain(since, [], state=state, database_url=big_url))[0]
+        incremental = timed(lambda: audit_chain(since, [], state=state))[0]
         since.close()
         rows_out.append(
             (

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from commands.app_state import services_of
 from commands.chain_cli import audit_chain
 from commands.json_input import strict_loads
 from commands.web.context import WebCaller, WebRoute, expensive, ledger_of, render, signed_in
@@ -66,7 +67,7 @@ def trail_page(
             # projects could be told apart, as for every point-in-time view.
             then = books_for_reports(
                 ledger,
-                request.app.state.database_url,
+                services_of(request).read_models,
                 as_of_date=when,
                 as_of_position=as_of_position,
                 unit=code,
@@ -77,7 +78,7 @@ def trail_page(
             e
             for e in unit_trail(
                 ledger,
-                request.app.state.database_url,
+                services_of(request).read_models,
                 unit=code,
                 year=year,
                 line=chosen["line"],
@@ -109,7 +110,7 @@ def books_page(
         expensive(request, who)
     books = books_for_reports(
         ledger,
-        request.app.state.database_url,
+        services_of(request).read_models,
         as_of_date=_date(as_of),
         as_of_position=as_of_position,
         unit=code,

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from commands.app_state import services_of
 from commands.callers import caller_of_token, submit
 from commands.handlers import today_in_china
 from commands.models import invalid_fields, parse_command
@@ -116,13 +117,13 @@ def books_of_unit(request: Request, who: WebCaller, unit: str) -> tuple[str, Boo
     """The unit's code (refused out of scope, before anything is looked up) and books."""
     ledger = ledger_of(request)
     code = ledger.unit_in_scope(who.actor, unit)
-    books = books_for_reports(ledger, request.app.state.database_url, unit=code)
+    books = books_for_reports(ledger, services_of(request).read_models, unit=code)
     return books.unit(code).code, books
 
 
 @router.get("/")
 def home(request: Request, who: Who) -> Response:
-    books = books_for_reports(ledger_of(request), request.app.state.database_url)
+    books = books_for_reports(ledger_of(request), services_of(request).read_models)
     units = [
         {
             "code": u.code,

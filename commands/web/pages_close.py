@@ -9,10 +9,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from commands.app_state import services_of
 from commands.callers import submit
 from commands.closing import close_year, preview_close
 from commands.models import parse_command
-from commands.web.context import WebCaller, WebRoute, ledger_of, render, signed_in
+from commands.web.context import WebCaller, WebRoute, render, signed_in
 from commands.web.forms import new_command_id
 from commands.web.labels import OUTCOMES
 from commands.web.pages_clerk import books_of_unit, require_csrf
@@ -34,8 +35,7 @@ def close_preview(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     settings = _settings(request)
     report = preview_close(
-        ledger_of(request),
-        settings.effective_database_url,
+        services_of(request),
         code,
         year,
         policy=load_policy(settings.closing_policy),
@@ -62,8 +62,7 @@ async def close(request: Request, who: Who, unit: str, year: int) -> Response:
     code, books = books_of_unit(request, who, unit)
     settings = _settings(request)
     report = close_year(
-        ledger_of(request),
-        settings.effective_database_url,
+        services_of(request),
         code,
         year,
         policy=load_policy(settings.closing_policy),

@@ -21,11 +21,11 @@ import pytest
 
 from commands.cli import seed_path
 from ledger.aggregates import BudgetLine, CommandRecord
-from ledger.composition import build_ledger
+from ledger.composition import build_ledger, read_models_of
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections.books import books_of
-from projections.read_model import ReadModelStore, differences
+from projections.read_model import differences
 from tests.conftest import POSTGRES_URL
 from tests.e2e.service import Service
 from tests.scenario import Scenario, cmd, setup_commands
@@ -124,7 +124,7 @@ def test_the_worker_rides_out_cut_connections(tmp_path: Path) -> None:
         Scenario(ledger).given(
             *setup_commands(), cmd("allocate_budget", line="L1", amount="100000000")
         )
-        ReadModelStore(url)
+        read_models_of(ledger)  # its tables, before the worker starts
         env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
         env["FUNDFLOW_DATABASE_URL"] = url
         worker = subprocess.Popen(
@@ -149,7 +149,7 @@ def test_the_worker_rides_out_cut_connections(tmp_path: Path) -> None:
                     time.sleep(0.05)
             posted += 1
         killer.join(timeout=30)
-        store = ReadModelStore(url)
+        store = read_models_of(ledger)
         deadline = time.monotonic() + 60
         while store.position() < ledger.position() and time.monotonic() < deadline:
             time.sleep(0.2)

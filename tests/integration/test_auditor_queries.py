@@ -21,7 +21,7 @@ from commands.cli import seed_path
 from commands.handlers import CommandHandler
 from commands.importer import import_file
 from ledger.application import Ledger
-from ledger.composition import build_ledger
+from ledger.composition import build_ledger, read_models_of
 from ledger.errors import LedgerError
 from ledger.settings import Settings
 from projections import read_model
@@ -127,12 +127,12 @@ def history(
             # small batches and checkpoints: the past is folded from many starting points
             every, read_model.CHECKPOINT_EVERY = read_model.CHECKPOINT_EVERY, 15
             try:
-                catch_up(ledger, ReadModelStore(url), batch=40)
+                catch_up(ledger, read_models_of(ledger), batch=40)
             finally:
                 read_model.CHECKPOINT_EVERY = every
     books = books_of(ledger)
     assert any(p.classified for p in books.projects.values())
-    store = ReadModelStore(url)
+    store = read_models_of(ledger)
     table = store.live_table()
     with store.transaction() as c:  # checkpoints of every unit were kept
         c.execute(store._q("SELECT DISTINCT unit FROM {t}", t=f"{table}_cp"))
@@ -183,7 +183,9 @@ def test_one_units_trail_equals_the_trail_over_the_whole_log(
         )
     )
     indexed = _outcome(
-        lambda: unit_trail(ledger, history.url, unit=named, clearance=clearance, **selector)
+        lambda: unit_trail(
+            ledger, read_models_of(ledger), unit=named, clearance=clearance, **selector
+        )
     )
     assert indexed == whole
 
@@ -200,7 +202,9 @@ def test_one_units_check_equals_the_check_of_the_whole_books(
         return [(c.name, c.ok, c.detail) for c in checks]
 
     whole = _outcome(lambda: rows(lambda: books_of(ledger)))
-    indexed = _outcome(lambda: rows(lambda: books_for_reports(ledger, history.url, unit=unit)))
+    indexed = _outcome(
+        lambda: rows(lambda: books_for_reports(ledger, read_models_of(ledger), unit=unit))
+    )
     assert indexed == whole
     assert whole[0] == "refused" or any(name.startswith("double entry") for name, *_ in whole[1])
 
@@ -233,7 +237,7 @@ def test_one_units_books_at_a_past_moment_equal_the_fold(
     whole = _outcome(lambda: report(books_of(ledger, **moment), unit, year, clearance=clearance))
     indexed = _outcome(
         lambda: report(
-            books_for_reports(ledger, history.url, unit=unit, **moment),
+            books_for_reports(ledger, read_models_of(ledger), unit=unit, **moment),
             unit,
             year,
             clearance=clearance,
@@ -248,7 +252,7 @@ def test_a_point_in_time_report_reads_only_the_units_events(
     """The indexed path does not fall back to a scan of the log."""
     ledger = history.ledger
 
-    store = ReadModelStore(history.url)
+    store = read_models_of(ledger)
     catch_up(ledger, store)
     read_events = ledger.read_events
 
@@ -258,10 +262,14 @@ def test_a_point_in_time_report_reads_only_the_units_events(
         return read_events(start=start, **kwargs)
 
     monkeypatch.setattr(ledger, "read_events", tail_only)
-    books = books_for_reports(ledger, history.url, unit="U00001", as_of_position=ledger.position())
+    books = books_for_reports(
+        ledger, read_models_of(ledger), unit="U00001", as_of_position=ledger.position()
+    )
     assert final_accounts(books, "U00001", 2023, clearance=True)
-    assert unit_trail(ledger, history.url, unit="U00001", enterprise="无此人") == []
-    assert check_year(books_for_reports(ledger, history.url, unit="U00001"), "U00001", 2024)
+    assert unit_trail(ledger, read_models_of(ledger), unit="U00001", enterprise="无此人") == []
+    assert check_year(
+        books_for_reports(ledger, read_models_of(ledger), unit="U00001"), "U00001", 2024
+    )
 
 
 def test_books_as_of_a_date_from_checkpoints_keep_backdated_and_later_entries_apart(
@@ -275,7 +283,7 @@ def test_books_as_of_a_date_from_checkpoints_keep_backdated_and_later_entries_ap
     monkeypatch.setattr(read_model, "CHECKPOINT_EVERY", 2)
     setup = [{**c, "business_date": "2022-01-02"} for c in setup_commands()]
     scenario = Scenario(ledger).given(*setup)
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     days = ["2022-03-01", "2022-05-10", "2022-02-01", "2022-07-01", "2022-04-15", "2022-01-20"]
     scenario.given(
         cmd("allocate_budget", line="L1", amount="900000.00", business_date="2022-01-05")
@@ -307,7 +315,7 @@ def test_books_as_of_a_date_from_checkpoints_keep_backdated_and_later_entries_ap
 
     def as_of(moment: date, *, indexed: bool) -> Any:
         books = (
-            books_for_reports(ledger, database_url, unit=UNIT, as_of_date=moment)
+            books_for_reports(ledger, read_models_of(ledger), unit=UNIT, as_of_date=moment)
             if indexed
             else books_of(ledger, as_of_date=moment)
         )

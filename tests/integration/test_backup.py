@@ -21,13 +21,13 @@ from commands.handlers import CommandHandler
 from commands.importer import import_file
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger, read_models_of
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.balances import balances_report
 from projections.execution import execution_report
 from projections.final_accounts import final_accounts
-from projections.read_model import ReadModelStore, books_for_reports, catch_up
+from projections.read_model import books_for_reports, catch_up
 from tests.conftest import POSTGRES_URL
 from tests.integration.test_three_years import UNIT, history_2023
 from tests.scenario import Scenario
@@ -37,7 +37,7 @@ FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
 
 
 def reports(ledger: Ledger, url: str) -> bytes:
-    books = books_for_reports(ledger, url)
+    books = books_for_reports(ledger, read_models_of(ledger))
     everything = [
         final_accounts(books, UNIT, 2022),
         final_accounts(books, UNIT, 2023),
@@ -87,10 +87,10 @@ def test_backup_restore_drill(
 ) -> None:
     assert import_file(CommandHandler(ledger), seed_path()).ok
     close_year(
-        ledger, database_url, UNIT, 2022, policy=load_policy(), actor=Actor("closer", Role.CLOSER)
+        Services.of(ledger), UNIT, 2022, policy=load_policy(), actor=Actor("closer", Role.CLOSER)
     )
     Scenario(ledger).given(*history_2023())
-    catch_up(ledger, ReadModelStore(database_url))
+    catch_up(ledger, read_models_of(ledger))
     before = reports(ledger, database_url)
 
     dump = tmp_path / "backup" / "fundflow.dump"

@@ -17,12 +17,13 @@ from commands.handlers import CommandHandler
 from commands.models import parse_command
 from ledger.application import Ledger
 from ledger.classifications.catalogue import CatalogueKind, InvalidCatalogue
+from ledger.composition import Services, read_models_of
 from ledger.errors import OutOfScope, UnknownCode
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
 from projections.final_accounts import final_accounts
-from projections.read_model import ReadModelStore, catch_up, differences
+from projections.read_model import catch_up, differences
 from tests.integration.test_api import auth, issue
 from tests.scenario import UNIT, Scenario, cmd, setup_commands
 
@@ -106,7 +107,7 @@ def test_a_loaded_catalogue_checks_its_year_and_names_its_codes(
     assert classes["207"] == "文化旅游体育与传媒支出"
 
     # the read model holds the catalogue too (rebuilt == incremental)
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     catch_up(ledger, store)
     assert differences(ledger, store) == []
     scoped = store.load(unit=UNIT)
@@ -345,12 +346,12 @@ def test_a_carryover_follows_the_next_years_mapping_or_the_close_does_not_start(
     load(handler, write(tmp_path, "2023.csv", CATALOGUE_2023))
     before = ledger.position()
     with pytest.raises(CloseBlocked, match="2150805 is not in the 2023 catalogue"):
-        close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=closer)
+        close_year(Services.of(ledger), UNIT, 2022, policy=load_policy(), actor=closer)
     assert ledger.position() == before  # nothing of the close was written
 
     mapping = write(tmp_path, "map.csv", "上年科目编码,科目编码\n2150805,2070109\n")
     load(handler, write(tmp_path, "2023.csv", CATALOGUE_2023), mapping=mapping)
-    report = close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=closer)
+    report = close_year(Services.of(ledger), UNIT, 2022, policy=load_policy(), actor=closer)
     assert report.carried_over == 100000
     moved = ledger.find(BudgetLine, BudgetLine.id_for(UNIT, 2023, "L1"))
     assert moved is not None and moved.function_code == "2070109"

@@ -20,13 +20,13 @@ from commands.models import parse_command
 from ledger.aggregates import BudgetLine
 from ledger.application import Ledger
 from ledger.closing.policy import ClosingPolicy
+from ledger.composition import Services, read_models_of
 from ledger.errors import Overspend
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
 from projections.checks import check_year
 from projections.read_model import (
-    ReadModelStore,
     all_docs,
     books_for_reports,
     catch_up,
@@ -75,16 +75,16 @@ def closed_last_year(ledger: Ledger, database_url: str) -> None:
         cmd("transfer_to_enterprise", line="L", amount="600", payee="甲公司", **year),
         cmd("disburse", line="G", amount="300", payee="加油站", economic_code="30231", **year),
     )
-    close_year(ledger, database_url, UNIT, LAST, policy=POLICY, actor=CLOSER)
+    close_year(Services.of(ledger), UNIT, LAST, policy=POLICY, actor=CLOSER)
 
 
 def assert_books_hold(ledger: Ledger, database_url: str) -> None:
     """Both years' identities hold, in a fresh fold and in the read model; the read model
     followed incrementally equals one rebuilt from the events."""
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     catch_up(ledger, store)
     assert differences(ledger, store) == []
-    for books in (books_of(ledger), books_for_reports(ledger, database_url)):
+    for books in (books_of(ledger), books_for_reports(ledger, read_models_of(ledger))):
         for year in (LAST, LAST + 1):
             failed = [c for c in check_year(books, UNIT, year) if not c.ok]
             assert failed == [], (year, failed)

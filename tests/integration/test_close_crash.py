@@ -21,9 +21,8 @@ from commands.handlers import CommandHandler
 from commands.importer import import_file
 from ledger.aggregates import CommandRecord, YearStatus
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger, locks_of
 from ledger.errors import CloseBlocked
-from ledger.locks import exclusive
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
@@ -47,7 +46,11 @@ def before_close() -> Iterator[str]:
         try:
             assert import_file(CommandHandler(ledger), seed_path()).ok
             close_year(
-                ledger, url, UNIT, 2022, policy=load_policy(), actor=Actor("closer", Role.CLOSER)
+                Services.of(ledger),
+                UNIT,
+                2022,
+                policy=load_policy(),
+                actor=Actor("closer", Role.CLOSER),
             )
             Scenario(ledger).given(*history_2023())
         finally:
@@ -134,12 +137,11 @@ def test_a_second_close_while_one_runs_is_refused(before_close: str) -> None:
     ledger = build_ledger(Settings(database_url=before_close))
     try:
         with (
-            exclusive(before_close, f"close/{UNIT}/2023"),
+            locks_of(ledger).exclusive(f"close/{UNIT}/2023"),
             pytest.raises(CloseBlocked, match="already running"),
         ):
             close_year(
-                ledger,
-                before_close,
+                Services.of(ledger),
                 UNIT,
                 2023,
                 policy=load_policy(),

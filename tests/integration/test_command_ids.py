@@ -23,7 +23,7 @@ from ledger.aggregates import CommandRecord, FiscalYear, YearStatus
 from ledger.aggregates.command_record import SYSTEM
 from ledger.application import Ledger, StoreFormatError
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger
 from ledger.errors import (
     CloseBlocked,
     Forbidden,
@@ -49,7 +49,13 @@ def after_year_end() -> date:
 
 def _close(ledger: Ledger, url: str, actor: Actor = CLOSER, **options: Any) -> Any:
     return close_year(
-        ledger, url, UNIT, YEAR, policy=load_policy(), actor=actor, today=after_year_end, **options
+        Services.of(ledger),
+        UNIT,
+        YEAR,
+        policy=load_policy(),
+        actor=actor,
+        today=after_year_end,
+        **options,
     )
 
 
@@ -167,10 +173,9 @@ def test_a_stuck_close_is_resumed_by_an_admin(books: Scenario, database_url: str
     with pytest.raises(CloseBlocked):
         _close(ledger, database_url)
     with pytest.raises(Forbidden):
-        resume_close(ledger, database_url, UNIT, YEAR, reason="r", policy=load_policy(),
+        resume_close(Services.of(ledger), UNIT, YEAR, reason="r", policy=load_policy(),
                      actor=CLOSER, today=after_year_end)  # fmt: skip
-    report = resume_close(
-        ledger, database_url, UNIT, YEAR, reason="结账步骤被占用，继续结账",
+    report = resume_close(Services.of(ledger), UNIT, YEAR, reason="结账步骤被占用，继续结账",
         policy=load_policy(), actor=ADMIN, today=after_year_end,
     )  # fmt: skip
     assert _status(ledger) is YearStatus.CLOSED and report.carried_over == 100000
@@ -195,10 +200,10 @@ def test_a_year_is_not_closed_before_its_31_december_without_a_reason(
 ) -> None:
     ledger = books.ledger
     with pytest.raises(CloseBlocked, match="--before-year-end"):
-        close_year(ledger, database_url, UNIT, YEAR, policy=load_policy(), actor=CLOSER,
+        close_year(Services.of(ledger), UNIT, YEAR, policy=load_policy(), actor=CLOSER,
                    today=lambda: date(YEAR, 12, 30))  # fmt: skip
     assert _status(ledger) is YearStatus.OPEN
-    close_year(ledger, database_url, UNIT, YEAR, policy=load_policy(), actor=CLOSER,
+    close_year(Services.of(ledger), UNIT, YEAR, policy=load_policy(), actor=CLOSER,
                today=lambda: date(YEAR, 12, 30), before_year_end="单位撤并，提前结账")  # fmt: skip
     assert _status(ledger) is YearStatus.CLOSED
     started = [e for _, e in ledger.read_events() if isinstance(e, FiscalYear.ClosingStarted)]

@@ -25,7 +25,7 @@ from ledger.aggregates import BudgetLine, FiscalYear
 from ledger.application import Ledger
 from ledger.chain_key import ChainKey, ChainKeyError, ChainKeyRequired, add_key, load_keyring
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger
 from ledger.hash_chain import Anchor, Head, chain_head, check_anchors, key_id_of, verify
 from ledger.roles import Actor, Role
 from ledger.seals import InvalidSeal, seals_in
@@ -64,7 +64,7 @@ def closed_2022(ledger: Ledger, database_url: str) -> Head:
     assert import_file(CommandHandler(ledger), seed_path()).ok
     filed = verify(ledger.recorder).head
     assert filed is not None
-    report = close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+    report = close_year(Services.of(ledger), UNIT, 2022, policy=load_policy(), actor=CLOSER)
     assert report.seal is not None and report.seal.position > filed.position
     return filed
 
@@ -183,7 +183,7 @@ def test_old_links_verify_with_the_old_key_after_a_rotation(
     add_key(key_file, "k2025")  # rotation: the new key is current, the old one stays
     rotated = open_ledger(database_url, key_file)
     try:
-        close_year(rotated, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+        close_year(Services.of(rotated), UNIT, 2022, policy=load_policy(), actor=CLOSER)
         links = dict(Forger(database_url).links())
         assert key_id_of(links[rotated_at]) == "k2024"
         assert key_id_of(links[rotated_at + 1]) == "k2025"
@@ -214,7 +214,7 @@ def test_an_unkeyed_log_takes_a_key_and_then_refuses_unkeyed_writes(
     keyed = open_ledger(database_url, key_file)
     try:  # the key is set up, nothing written since: it cannot tell that from a downgrade
         assert "no link in the log is keyed" in verify(keyed.recorder).problem
-        close_year(keyed, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+        close_year(Services.of(keyed), UNIT, 2022, policy=load_policy(), actor=CLOSER)
         result = verify(keyed.recorder)
         assert result.ok and result.unkeyed == legacy.events and result.key_ids == ("k2024",)
         assert "the first keyed link covers them" in " ".join(audit_chain(keyed, []).lines)
@@ -363,7 +363,7 @@ def test_the_first_keyed_link_covers_the_unkeyed_links_before_it(
     legacy = ledger.position()
     keyed = open_ledger(database_url, key_file)
     try:
-        close_year(keyed, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+        close_year(Services.of(keyed), UNIT, 2022, policy=load_policy(), actor=CLOSER)
         forger = Forger(database_url)
         rewritten = forger.rewrite_payee("影子公司")
         kept = dict(forger.links())

@@ -19,10 +19,11 @@ from commands.models import parse_command
 from ledger.aggregates import FiscalYear, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
+from ledger.composition import Services, read_models_of
 from ledger.errors import AlreadyExists, CloseBlocked, Forbidden, OutOfScope, PossibleDuplicate
 from ledger.roles import Actor, Role
 from ledger.tokens import new_token
-from projections.read_model import ReadModelStore, catch_up
+from projections.read_model import catch_up
 from tests.e2e.test_cli import Cli
 from tests.scenario import UNIT, YEAR, Scenario, cmd, setup_commands
 
@@ -48,7 +49,7 @@ def test_a_line_with_the_longest_code_is_closed(books: Scenario, database_url: s
             nature="basic_public", function_code="2010301"),
         cmd("allocate_budget", line=code, amount="10"),
     )  # fmt: skip
-    close_year(books.ledger, database_url, UNIT, YEAR, policy=load_policy(), actor=CLOSER,
+    close_year(Services.of(books.ledger), UNIT, YEAR, policy=load_policy(), actor=CLOSER,
                today=later)  # fmt: skip
     year = books.ledger.find(FiscalYear, FiscalYear.id_for(UNIT, YEAR))
     assert year is not None and year.status is YearStatus.CLOSED
@@ -61,7 +62,7 @@ def test_a_units_name_and_anothers_code_cannot_clash(books: Scenario, database_u
         books.when(cmd("register_unit", code="测试局", name="假测试局"))
     books.when(cmd("register_unit", code="A2", name="A2"))  # its own code as its name is fine
     # the read model resolves a code as that unit's, whatever names exist
-    store = ReadModelStore(database_url)
+    store = read_models_of(books.ledger)
     catch_up(books.ledger, store)
     assert store.unit_code(UNIT) == UNIT and store.unit_code("测试局") == UNIT
 
@@ -119,7 +120,7 @@ def test_a_resume_that_cannot_help_writes_nothing(books: Scenario, database_url:
                                       policy={"other": True}), close_steps=True))  # fmt: skip
     before = ledger.position()
     with pytest.raises(CloseBlocked, match="abandon"):
-        resume_close(ledger, database_url, UNIT, YEAR, reason="继续", policy=load_policy(),
+        resume_close(Services.of(ledger), UNIT, YEAR, reason="继续", policy=load_policy(),
                      actor=ADMIN, today=later)  # fmt: skip
     assert ledger.position() == before
 

@@ -22,7 +22,7 @@ from commands.handlers import CommandHandler
 from commands.importer import import_file
 from commands.models import parse_command
 from ledger.application import Ledger
-from ledger.composition import build_ledger
+from ledger.composition import build_ledger, read_models_of
 from ledger.errors import Overspend
 from ledger.money import yuan_str
 from ledger.settings import Settings
@@ -30,7 +30,6 @@ from projections.books import books_of
 from projections.final_accounts import final_accounts
 from projections.read_model import (
     LAYOUT,
-    ReadModelStore,
     all_docs,
     books_for_reports,
     catch_up,
@@ -46,7 +45,7 @@ FUNDFLOW = str(Path(sys.executable).parent / "fundflow")
 
 def test_the_read_model_holds_the_books(ledger: Ledger, database_url: str) -> None:
     assert import_file(CommandHandler(ledger), seed_path()).ok
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     assert catch_up(ledger, store, batch=97) == ledger.position()
     assert store.position() == ledger.position()
     assert differences(ledger, store) == []
@@ -74,7 +73,7 @@ def test_one_units_reports_read_only_its_documents(
     history.write_text("\n".join(generate(3, 5, 40, 2023, 2, years=2)) + "\n", encoding="utf-8")
     handler = CommandHandler(ledger)
     assert import_file(handler, history, batch_size=500, close_steps=True).ok
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     catch_up(ledger, store)
     # more postings after the read model's position: the tail of one unit is added
     for unit in ("U00000", "U00001"):
@@ -92,31 +91,31 @@ def test_one_units_reports_read_only_its_documents(
         )
     whole = books_of(ledger)
     for unit in ("U00000", "U00001", "U00002", "合成单位00001"):
-        scoped = books_for_reports(ledger, database_url, unit=unit)
+        scoped = books_for_reports(ledger, read_models_of(ledger), unit=unit)
         assert final_accounts(scoped, unit, 2024) == final_accounts(whole, unit, 2024)
         assert final_accounts(scoped, unit, 2023) == final_accounts(whole, unit, 2023)
         assert len(scoped.units) == 1 and len(scoped.lines) < len(whole.lines)
 
 
-def test_a_read_model_of_the_older_layout_is_replaced(database_url: str) -> None:
-    store = ReadModelStore(database_url)
+def test_a_read_model_of_the_older_layout_is_replaced(ledger: Ledger) -> None:
+    store = read_models_of(ledger)
     old = "rm_books_1"
     with store.transaction() as c:
         c.execute(store._q("CREATE TABLE {t} (kind TEXT, key TEXT, doc TEXT)", t=old))
         c.execute(store._q("UPDATE {t} SET table_name = %s", t="readmodel_live"), (old,))
-    again = ReadModelStore(database_url)
+    again = read_models_of(ledger)
     assert again.live_table().startswith(f"{LAYOUT}_") and again.position() == 0
 
 
 def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url: str) -> None:
     assert import_file(CommandHandler(ledger), seed_path()).ok
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     errors: list[BaseException] = []
 
     def worker() -> None:
         own = build_ledger(Settings(database_url=database_url))
         try:
-            catch_up(own, ReadModelStore(database_url), batch=50)
+            catch_up(own, read_models_of(own), batch=50)
         except BaseException as error:
             errors.append(error)
         finally:
@@ -144,7 +143,7 @@ def test_what_a_failed_attempt_left_pending_is_not_written_again(
     )
     for n in range(3):
         scenario.given(cmd("transfer_to_enterprise", line="L1", amount="1", payee=f"某公司{n}"))
-    worker, other = ReadModelStore(database_url), ReadModelStore(database_url)
+    worker, other = read_models_of(ledger), read_models_of(ledger)
     catch_up(ledger, other)  # the other worker stored the batch …
     table = other.live_table()
     with other.transaction() as c:
@@ -163,7 +162,7 @@ def test_what_a_failed_attempt_left_pending_is_not_written_again(
 
 def test_a_drift_is_named(ledger: Ledger, database_url: str) -> None:
     Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     catch_up(ledger, store)
     table = store.live_table()
     with store.transaction() as c:
@@ -178,7 +177,7 @@ def test_the_worker_killed_again_and_again_applies_every_event_once(
     Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="100000000"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("FUNDFLOW_")}
     env["FUNDFLOW_DATABASE_URL"] = database_url
-    ReadModelStore(database_url)  # tables exist before the first worker starts
+    read_models_of(ledger)  # tables exist before the first worker starts
     stop = threading.Event()
     posted: list[int] = []
 
@@ -203,7 +202,7 @@ def test_the_worker_killed_again_and_again_applies_every_event_once(
     poster = threading.Thread(target=clerk)
     poster.start()
     rng = random.Random(7)
-    watcher = ReadModelStore(database_url)
+    watcher = read_models_of(ledger)
     try:
         for _ in range(6):
             before = watcher.position()
@@ -225,7 +224,7 @@ def test_the_worker_killed_again_and_again_applies_every_event_once(
         stop.set()
         poster.join(timeout=60)
     assert len(posted) > 10
-    store = ReadModelStore(database_url)
+    store = read_models_of(ledger)
     assert store.position() > 0  # the killed workers made progress
     done = subprocess.run(
         [FUNDFLOW, "project"], env=env, capture_output=True, text=True, timeout=120
@@ -260,7 +259,7 @@ def test_rebuilt_read_models_equal_incrementally_maintained_ones(
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/ledger.sqlite3"
         ledger = build_ledger(Settings(database_url=url))
-        store = ReadModelStore(url)
+        store = read_models_of(ledger)
         scenario = Scenario(ledger).given(*setup_commands())
         for kind, fen, batch in ops:
             command = {

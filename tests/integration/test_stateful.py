@@ -25,7 +25,7 @@ from commands.handlers import CommandHandler
 from commands.models import parse_command
 from ledger.aggregates import BudgetLine
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger, read_models_of
 from ledger.errors import (
     LedgerError,
     NatureMismatch,
@@ -41,7 +41,7 @@ from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
 from projections.checks import check_year
-from projections.read_model import ReadModelStore, catch_up, differences
+from projections.read_model import catch_up, differences
 from tests.conftest import POSTGRES_URL
 from tests.scenario import UNIT, cmd, setup_commands
 
@@ -69,7 +69,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.url = self.make_database()
         self.ledger = build_ledger(Settings(database_url=self.url))
-        self.store = ReadModelStore(self.url)
+        self.store = read_models_of(self.ledger)
         handler = CommandHandler(self.ledger, actor=ADMIN)
         for command in setup_commands():
             handler.handle(parse_command(command))
@@ -191,7 +191,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule()
     def close_2022(self) -> None:
-        report = close_year(self.ledger, self.url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+        report = close_year(
+            Services.of(self.ledger), UNIT, 2022, policy=load_policy(), actor=CLOSER
+        )
         if self.closed:
             assert report.already_closed
             return

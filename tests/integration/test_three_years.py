@@ -15,6 +15,7 @@ from commands.handlers import CommandHandler
 from commands.importer import import_file
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
+from ledger.composition import Services
 from ledger.roles import Actor, Role
 from projections.books import books_of
 from projections.checks import check_year
@@ -200,11 +201,11 @@ def history_2024() -> list[dict[str, object]]:
 @pytest.fixture
 def three_years(ledger: Ledger, database_url: str) -> Ledger:
     assert import_file(CommandHandler(ledger), seed_path()).ok
-    close_year(ledger, database_url, UNIT, 2022, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(ledger), UNIT, 2022, policy=load_policy(), actor=CLOSER)
     Scenario(ledger).given(*history_2023())
-    close_year(ledger, database_url, UNIT, 2023, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(ledger), UNIT, 2023, policy=load_policy(), actor=CLOSER)
     Scenario(ledger).given(*history_2024())
-    close_year(ledger, database_url, UNIT, 2024, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(ledger), UNIT, 2024, policy=load_policy(), actor=CLOSER)
     return ledger
 
 

@@ -29,25 +29,25 @@ def test_verify_goes_on_from_its_checkpoint(database_url: str, tmp_path: Path) -
     ledger = build_ledger(Settings(database_url=database_url, chain_key_file=key_file))
     try:
         assert import_file(CommandHandler(ledger), seed_path()).ok
-        first = audit_chain(ledger, [], state=state, database_url=database_url)
+        first = audit_chain(ledger, [], state=state)
         assert first.status == 0 and not any("went on" in line for line in first.lines)
-        checkpoint = read_checkpoint(state, database_url)
+        checkpoint = read_checkpoint(state, ledger)
         assert checkpoint is not None and checkpoint.head == chain_head(ledger.recorder)
         assert state.stat().st_mode & 0o077 == 0
 
         Scenario(ledger).given(cmd("allocate_budget", unit=UNIT, year=2022, line=LINE, amount="5"))
-        again = audit_chain(ledger, [], state=state, database_url=database_url)
+        again = audit_chain(ledger, [], state=state)
         assert again.status == 0
         assert f"went on from event {checkpoint.head.position}" in again.lines[0]
         assert again.lines[-1] == f"head: {chain_head(ledger.recorder)}"
         whole = verify(ledger.recorder)
-        assert read_checkpoint(state, database_url) is not None
-        assert read_checkpoint(state, database_url).events == whole.events  # type: ignore[union-attr]
+        assert read_checkpoint(state, ledger) is not None
+        assert read_checkpoint(state, ledger).events == whole.events  # type: ignore[union-attr]
 
         # an event appended behind the ledger's back, after the checkpoint: caught
         forger = Forger(database_url)
         forger.forge_payment(BudgetLine.id_for(UNIT, 2022, LINE), 100)
-        caught = audit_chain(ledger, [], state=state, database_url=database_url)
+        caught = audit_chain(ledger, [], state=state)
         assert caught.status == 1 and "has no hash" in caught.lines[0]
     finally:
         ledger.close()
@@ -60,13 +60,13 @@ def test_a_rewritten_checkpoint_link_is_caught_and_full_reverifies(
     ledger = build_ledger(Settings(database_url=database_url))
     try:
         assert import_file(CommandHandler(ledger), seed_path()).ok
-        assert audit_chain(ledger, [], state=state, database_url=database_url).status == 0
+        assert audit_chain(ledger, [], state=state).status == 0
         forger = Forger(database_url)
         rewritten = forger.rewrite_payee("影子公司")  # before the checkpoint, chain kept
         # the incremental run does not look back (the checkpoint vouches for it) …
-        assert audit_chain(ledger, [], state=state, database_url=database_url).status == 0
+        assert audit_chain(ledger, [], state=state).status == 0
         # … --full does
-        full = audit_chain(ledger, [], state=state, database_url=database_url, full=True)
+        full = audit_chain(ledger, [], state=state, full=True)
         assert full.status == 1 and f"event {rewritten}" in full.lines[0]
 
         head = chain_head(ledger.recorder)
@@ -76,7 +76,7 @@ def test_a_rewritten_checkpoint_link_is_caught_and_full_reverifies(
                 forger._sql("UPDATE {hashes} SET hash = %s WHERE notification_id = %s"),
                 ("f" * 64, head.position),
             )
-        moved = audit_chain(ledger, [], state=state, database_url=database_url)
+        moved = audit_chain(ledger, [], state=state)
         assert moved.status == 1 and "not the one verified last time" in moved.lines[0]
     finally:
         ledger.close()

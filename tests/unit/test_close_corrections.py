@@ -16,6 +16,7 @@ from commands.models import parse_command
 from ledger.aggregates import BudgetLine, FiscalYear, YearStatus
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
+from ledger.composition import Services
 from ledger.errors import CloseBlocked, NatureMismatch, NotReversible, Overspend
 from ledger.roles import Actor, Role
 from projections.books import books_of
@@ -68,7 +69,7 @@ def closed(memory_ledger: Ledger) -> Scenario:
         cmd("disburse", line="B1", amount="150", payee="职工", economic_code="30101"),
         cmd("disburse", line="B0", amount="10", payee="文具店", economic_code="30201"),
     )
-    close_year(memory_ledger, "memory://", UNIT, YEAR, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(memory_ledger), UNIT, YEAR, policy=load_policy(), actor=CLOSER)
     return scenario
 
 
@@ -250,7 +251,7 @@ def test_a_line_its_close_left_untouched_settles_by_the_recorded_policy(
 
 
 def test_a_correction_cannot_move_a_carryover_into_a_closed_next_year(closed: Scenario) -> None:
-    close_year(closed.ledger, "memory://", UNIT, NEXT, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(closed.ledger), UNIT, NEXT, policy=load_policy(), actor=CLOSER)
     next_year = closed.ledger.find(FiscalYear, FiscalYear.id_for(UNIT, NEXT))
     assert next_year is not None and next_year.status is YearStatus.CLOSED
     before = closed.stored()

@@ -22,7 +22,7 @@ from commands.handlers import CommandHandler
 from commands.models import parse_command
 from ledger.aggregates import BudgetLine, YearStatus
 from ledger.closing.policy import ClosingPolicy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger
 from ledger.errors import LedgerError
 from ledger.money import yuan_str
 from ledger.roles import Actor, Role
@@ -181,7 +181,7 @@ class YearsMachine(RuleBasedStateMachine):
         """A close, or a re-close after a reopening (refused, or left unfinished, when
         a carryover has nowhere to go)."""
         with contextlib.suppress(LedgerError):
-            close_year(self.ledger, "memory://", UNIT, year, policy=POLICY, actor=CLOSER)
+            close_year(Services.of(self.ledger), UNIT, year, policy=POLICY, actor=CLOSER)
 
     @rule(year=st.sampled_from(YEARS))
     def reopen(self, year: int) -> None:

@@ -15,6 +15,7 @@ from ledger.aggregates import BudgetLine, FiscalYear, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.closing.policy import ClosingPolicy, Outcome, load_policy
+from ledger.composition import Services, locks_of
 from ledger.errors import (
     AdjustmentNotAllowed,
     CloseBlocked,
@@ -97,7 +98,7 @@ def books(memory_ledger: Ledger) -> Scenario:
 
 def close(scenario: Scenario, actor: Actor = CLOSER, policy: ClosingPolicy | None = None) -> Any:
     return close_year(
-        scenario.ledger, "memory://", UNIT, YEAR, policy=policy or load_policy(), actor=actor
+        Services.of(scenario.ledger), UNIT, YEAR, policy=policy or load_policy(), actor=actor
     )
 
 
@@ -178,10 +179,8 @@ def test_only_a_closer_closes(books: Scenario) -> None:
 
 
 def test_a_close_already_running_is_refused(books: Scenario) -> None:
-    from ledger.locks import exclusive
-
     with (
-        exclusive("memory://", f"close/{UNIT}/{YEAR}"),
+        locks_of(books.ledger).exclusive(f"close/{UNIT}/{YEAR}"),
         pytest.raises(CloseBlocked, match="already running"),
     ):
         close(books)
@@ -313,7 +312,7 @@ def test_a_reopened_year_cannot_carry_into_a_closed_next_year(books: Scenario) -
     nxt = {"year": YEAR + 1, "business_date": f"{YEAR + 1}-06-01"}
     books.when(cmd("transfer_to_enterprise", line="L-GO", amount="400", payee="甲公司", **nxt))
     books.when(cmd("transfer_to_enterprise", line="L-FUND", amount="300", payee="丙公司", **nxt))
-    close_year(books.ledger, "memory://", UNIT, YEAR + 1, policy=load_policy(), actor=CLOSER)
+    close_year(Services.of(books.ledger), UNIT, YEAR + 1, policy=load_policy(), actor=CLOSER)
     CommandHandler(books.ledger, actor=ADMIN).handle(
         parse_command(cmd("reopen_fiscal_year", unit=UNIT, year=YEAR, reason="补记追加"))
     )

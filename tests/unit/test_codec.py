@@ -14,6 +14,7 @@ from commands.importer import import_file
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
 from ledger.codec import OrjsonTranscoder
+from ledger.composition import Services
 from ledger.roles import Actor, Role
 from scripts.generate import generate
 
@@ -27,8 +28,7 @@ def test_every_kind_of_event_round_trips_and_reads_the_same_with_either_codec(
     assert import_file(handler, seed_path()).ok
     assert import_file(handler, history, batch_size=100, close_steps=True).ok
     close_year(
-        memory_ledger,
-        "memory://",
+        Services.of(memory_ledger),
         "U00000",
         2024,
         policy=load_policy(),

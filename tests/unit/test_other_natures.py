@@ -11,6 +11,7 @@ import pytest
 from commands.closing import close_year
 from ledger.application import Ledger
 from ledger.closing.policy import load_policy
+from ledger.composition import Services
 from ledger.errors import NatureMismatch
 from ledger.roles import Actor, Role
 from projections.books import books_of
@@ -74,7 +75,7 @@ def test_each_kind_of_spending_is_a_row_of_its_own(memory_ledger: Ledger) -> Non
     assert total[2:] == [Decimal(v) for v in ("15.00", "8.00", "0.00", "1.00", "2.00", "4.00")]
 
     closed = close_year(
-        memory_ledger, "memory://", UNIT, YEAR, policy=load_policy(), actor=Actor("c", Role.CLOSER)
+        Services.of(memory_ledger), UNIT, YEAR, policy=load_policy(), actor=Actor("c", Role.CLOSER)
     )
     assert closed.carried_over == 0  # every line without a project lapses by default
     after = books_of(memory_ledger)

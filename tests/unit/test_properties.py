@@ -22,7 +22,7 @@ from commands.closing import close_year
 from commands.models import parse_command
 from ledger.aggregates import BudgetLine, NonFiscalReserve
 from ledger.closing.policy import load_policy
-from ledger.composition import build_ledger
+from ledger.composition import Services, build_ledger
 from ledger.errors import NotReversible, Overspend
 from ledger.money import yuan_str
 from ledger.roles import SYSTEM
@@ -187,7 +187,7 @@ def test_closing_then_opening_conserves_money_across_the_year_boundary(
             scenario.when(command)
     before = {ln.code: ln.totals.available for ln in books_of(ledger).lines.values()}
 
-    close_year(ledger, "memory://", UNIT, YEAR, policy=load_policy(), actor=SYSTEM)
+    close_year(Services.of(ledger), UNIT, YEAR, policy=load_policy(), actor=SYSTEM)
 
     books = books_of(ledger)
     this_year = books.lines_of(UNIT, YEAR)
