@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +24,11 @@ from commands.handlers import CommandHandler
 from commands.importer import import_file
 from commands.models import parse_command
 from ledger.application import Ledger
-from ledger.composition import build_ledger, read_models_of
+from ledger.composition import Services, build_ledger, read_models_of
 from ledger.errors import Overspend
 from ledger.money import yuan_str
 from ledger.settings import Settings
+from projections.audit_trail import unit_trail
 from projections.books import books_of
 from projections.final_accounts import final_accounts
 from projections.read_model import (
@@ -276,3 +279,24 @@ def test_rebuilt_read_models_equal_incrementally_maintained_ones(
         rebuild(ledger, store)
         assert all_docs(store.load()) == incremental == all_docs(books_of(ledger))
         ledger.close()
+
+
+def test_reports_borrow_the_ledgers_connections(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read-model store is built once beside the ledger and takes its connections from
+    the ledger's pool: a report, a trail or a point-in-time view opens none of its own (it
+    opened four to six per report when the store connected per transaction)."""
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
+    services = Services.of(ledger)
+    catch_up(ledger, services.read_models)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a connection of its own was opened")
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    for _ in range(3):
+        books = books_for_reports(ledger, services.read_models, unit="U1")
+        assert final_accounts(books, "U1", 2022)
+        assert books_for_reports(ledger, services.read_models, unit="U1", as_of_position=3)
+        assert unit_trail(ledger, services.read_models, unit="U1", year=2022, line="L1")
