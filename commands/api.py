@@ -63,7 +63,7 @@ from commands.models import (
 )
 from commands.problems import from_error, problem, too_many
 from commands.process import die_with_parent
-from commands.rate_limit import RateLimited, Throttle
+from commands.rate_limit import RateLimited, TableBuckets, Throttle
 from commands.web import mount_web
 from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
@@ -202,8 +202,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ledger is None:
-            app.state.ledger = build_ledger(settings)
-            app.state.services = Services.of(app.state.ledger)
+            _serve(app, Services.of(build_ledger(settings)), settings)
         if settings.group_commit:
             app.state.committer = GroupCommitter(
                 app.state.ledger, max_attempts=SERVICE_MAX_ATTEMPTS
@@ -224,10 +223,8 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
         docs_url=None,  # served from the package's own copy of Swagger UI (no CDN)
         redoc_url=None,
     )
-    app.state.throttle = Throttle(settings.auditor_queries_per_minute, settings.auditor_query_burst)
     if ledger is not None:
-        app.state.ledger = ledger
-        app.state.services = Services.of(ledger)
+        _serve(app, Services.of(ledger), settings)
     _install_error_handlers(app)
     app.add_middleware(RejectDuplicateKeys)
     app.add_middleware(
@@ -259,6 +256,19 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     add_batch_route(app, requires, _PROBLEM_RESPONSES)
     mount_web(app, settings)  # the 工作台 at /, over the same callers and handler
     return app
+
+
+def _serve(app: FastAPI, services: Services, settings: Settings) -> None:
+    """Leave what the composition root built on the application for its routes: the
+    services, and the auditors' rate limit, its buckets kept in the ledger's database
+    (shared by every worker process) unless the ledger is in memory."""
+    app.state.services = services
+    app.state.ledger = services.ledger
+    app.state.throttle = Throttle(
+        settings.auditor_queries_per_minute,
+        settings.auditor_query_burst,
+        buckets=None if services.tables is None else TableBuckets(services.tables),
+    )
 
 
 def _ledger(request: Request) -> Ledger:

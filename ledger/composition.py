@@ -15,6 +15,7 @@ from ledger.datastores import datastore_of
 from ledger.hash_chain import ChainWriter, key_mismatch
 from ledger.locks import JobLocks, locks_for
 from ledger.settings import Settings
+from ledger.side_tables import SideTables
 from projections.read_model import ReadModelStore
 
 #: Creating the tables is idempotent, but PostgreSQL refuses two sessions changing the
@@ -54,11 +55,17 @@ def _with_keyring(ledger: Ledger, keyring: Keyring | None) -> Ledger:
     return ledger
 
 
-def read_models_of(ledger: Ledger) -> ReadModelStore | None:
-    """The read-model store kept beside ``ledger``, in its own datastore (its tables made
-    sure of); None for an in-memory ledger, whose reports fold its events."""
+def side_tables_of(ledger: Ledger) -> SideTables | None:
+    """Our tables beside ``ledger``'s event log, in its own database (None in memory)."""
     datastore = datastore_of(ledger.recorder)
-    return None if datastore is None else ReadModelStore(datastore)
+    return None if datastore is None else SideTables(datastore)
+
+
+def read_models_of(ledger: Ledger, tables: SideTables | None = None) -> ReadModelStore | None:
+    """The read-model store kept beside ``ledger``, in its own database (its tables made
+    sure of); None for an in-memory ledger, whose reports fold its events."""
+    tables = tables or side_tables_of(ledger)
+    return None if tables is None else ReadModelStore(tables)
 
 
 def locks_of(ledger: Ledger) -> JobLocks:
@@ -69,19 +76,22 @@ def locks_of(ledger: Ledger) -> JobLocks:
 @dataclass(frozen=True)
 class Services:
     """What the composition root builds once for a process, handed to the adapters: the
-    ledger, its read-model store (None in memory) and its job locks."""
+    ledger, our tables beside its log and the read-model store among them (both None in
+    memory), and its job locks."""
 
     ledger: Ledger
+    tables: SideTables | None
     read_models: ReadModelStore | None
     locks: JobLocks
 
     @classmethod
     def of(cls, ledger: Ledger) -> Services:
         """The services around a ledger already built (by :func:`build_ledger`)."""
-        return cls(ledger, read_models_of(ledger), locks_of(ledger))
+        tables = side_tables_of(ledger)
+        return cls(ledger, tables, read_models_of(ledger, tables), locks_of(ledger))
 
     def close(self) -> None:
-        """Close the ledger and its connections (the read models use the same pool)."""
+        """Close the ledger and its connections (our tables use the same pool)."""
         self.ledger.close()
 
 

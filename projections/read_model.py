@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -26,16 +26,14 @@ import orjson
 import psycopg
 import structlog
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.postgres import PostgresDatastore
-from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
-from psycopg.rows import tuple_row
 
 from ledger.aggregates import FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
 from ledger.line_totals import LineTotals
+from ledger.side_tables import SideTables
 from projections.books import (
     TRACKED_TOPICS,
     AdjustmentView,
@@ -239,14 +237,13 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
 class ReadModelStore:
     """Read-model tables in the ledger's database (SQLite file or PostgreSQL schema)."""
 
-    def __init__(self, datastore: PostgresDatastore | SQLiteDatastore, name: str = NAME) -> None:
-        """The read model ``name`` beside a ledger, in the ledger's own datastore (its
-        recorder's, handed over by the composition root): PostgreSQL transactions take
-        connections from the ledger's pool, SQLite ones open the file."""
+    def __init__(self, tables: SideTables, name: str = NAME) -> None:
+        """The read model ``name`` beside a ledger, in the ledger's own database (the
+        composition root hands over its side tables)."""
         self.name = name
-        self.datastore = datastore
-        self.postgres = isinstance(datastore, PostgresDatastore)
-        self.schema = datastore.schema if isinstance(datastore, PostgresDatastore) else "public"
+        self.tables = tables
+        self.postgres = tables.postgres
+        self.schema = tables.schema
         self.since_checkpoint: dict[str, int] = {}
         """Events applied per unit since its last checkpoint (by this process)."""
         self.pending_checkpoints: list[tuple[str, int, str, str]] = []
@@ -259,37 +256,16 @@ class ReadModelStore:
 
     # connections
 
-    @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        if isinstance(self.datastore, PostgresDatastore):
-            with self.datastore.get_connection() as conn, conn.transaction():
-                yield conn.cursor(row_factory=tuple_row)
-        else:
-            lite = sqlite3.connect(self.datastore.pool.db_name, timeout=30, isolation_level=None)
-            try:
-                lite.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                lite.close()
-                raise
-            try:
-                yield lite.cursor()
-                lite.execute("COMMIT")
-            except BaseException:
-                lite.execute("ROLLBACK")
-                raise
-            finally:
-                lite.close()
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A cursor in one transaction of the ledger's database."""
+        return self.tables.transaction()
 
     def _q(self, text: str, **tables: str) -> Any:
         """A statement with table names filled in, in the driver's parameter style."""
-        if self.postgres:
-            return sql.SQL(text).format(
-                **{k: sql.Identifier(self.schema, v) for k, v in tables.items()}
-            )
-        return text.format(**{k: f'"{v}"' for k, v in tables.items()}).replace("%s", "?")
+        return self.tables.q(text, **tables)
 
     def _create_registry(self) -> None:
-        with self.transaction() as c:
+        with self.tables.ddl_transaction() as c:
             c.execute(
                 self._q(
                     "CREATE TABLE IF NOT EXISTS {t} (name TEXT PRIMARY KEY, "

@@ -43,3 +43,49 @@ def test_expensive_queries_are_limited_per_token(ledger: Ledger, database_url: s
         assert client.get(f"{year}/check", headers=second).status_code == 200
         schema = client.get("/openapi.json").json()
         assert "429" in schema["paths"]["/v1/units/{unit}/audit/trail"]["get"]["responses"]
+
+
+def test_the_worker_processes_of_one_service_share_a_tokens_allowance(
+    ledger: Ledger, database_url: str
+) -> None:
+    """`serve --workers N`: each worker has its own application, and the token's buckets
+    are kept in the database, so the limit holds for the service, not N times over."""
+    Scenario(ledger).given(
+        *setup_commands(), cmd("allocate_budget", line="L1", amount="1000", initial=True)
+    )
+    auditor = {"Authorization": f"Bearer {issue(ledger, 'auditor-1', Role.AUDITOR)}"}
+    settings = Settings(
+        database_url=database_url, auditor_query_burst=4, auditor_queries_per_minute=0.01
+    )
+    check = f"/v1/units/{UNIT}/years/{YEAR}/check"
+    with (
+        TestClient(create_app(settings)) as one,  # a worker with its own ledger, as in `serve`
+        TestClient(create_app(settings)) as other,
+    ):
+        answers = [client.get(check, headers=auditor).status_code for client in (one, other) * 3]
+    assert answers == [200, 200, 200, 200, 429, 429]
+
+
+def test_concurrent_queries_of_one_token_are_each_counted(
+    ledger: Ledger, database_url: str
+) -> None:
+    """Buckets change under a lock: queries at the same instant spend one each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from commands.rate_limit import RateLimited, TableBuckets, Throttle
+    from ledger.composition import side_tables_of
+
+    tables = side_tables_of(ledger)
+    assert tables is not None
+    throttle = Throttle(per_minute=0.001, burst=10, buckets=TableBuckets(tables))
+
+    def query(_: int) -> bool:
+        try:
+            throttle.take("token-1")
+            return True
+        except RateLimited:
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        granted = list(pool.map(query, range(40)))
+    assert sum(granted) == 10
