@@ -13,6 +13,7 @@ caught up; ``differences`` compares a read model with a fresh fold of the events
 
 from __future__ import annotations
 
+import heapq
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ import structlog
 from eventsourcing.persistence import PersistenceError
 from psycopg import sql
 
-from ledger.aggregates import FiscalYear, Project, Unit, YearStatus
+from ledger.aggregates import ClassificationCatalogue, FiscalYear, Project, Unit, YearStatus
 from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
@@ -214,8 +215,7 @@ def books_from_docs(docs: Iterator[tuple[str, str, Doc]], position: int) -> Book
             )
             lines.append((line.opened_at, line))
         elif kind == "catalogue":
-            catalogue_kind, year = key.rsplit("/", 1)
-            books.add_catalogue(catalogue_kind, int(year), dict(doc["names"]))
+            books.add_catalogue(*_catalogue_key(key), dict(doc["names"]))
         elif kind == "account":
             books.accounts[key] = doc["balance"]
         elif kind == "kinds":
@@ -733,6 +733,12 @@ def unit_aggregates(books: Books, code: str) -> list[UUID]:
     return ids
 
 
+def _catalogue_key(key: str) -> tuple[str, int]:
+    """``function/2023`` → (``function``, 2023): a catalogue's key in the books."""
+    kind, year = key.rsplit("/", 1)
+    return kind, int(year)
+
+
 def unit_books_at(
     ledger: Ledger,
     store: ReadModelStore,
@@ -752,10 +758,18 @@ def unit_books_at(
     # one all of whose events are dated on or before it: dates need not follow the log, but
     # such a checkpoint holds exactly what the date's fold keeps of the log up to it.
     start = store.checkpoint(code, stop, dated_by=as_of_date)
+    # The catalogues serve every unit: a checkpoint (the unit's own documents) holds none,
+    # so their events are read from the first, beside the unit's.
+    catalogues = [ClassificationCatalogue.id_for(*_catalogue_key(k)) for k in present.catalogues]
     if start is None:
-        books = fold(ledger.read_events_of(ids, stop=stop), as_of_date=as_of_date, scope=code)
+        events = ledger.read_events_of([*ids, *catalogues], stop=stop)
+        books = fold(events, as_of_date=as_of_date, scope=code)
     else:
-        events = ledger.read_events_of(ids, start=start.position + 1, stop=stop)
+        events = heapq.merge(
+            ledger.read_events_of(catalogues, stop=stop),
+            ledger.read_events_of(ids, start=start.position + 1, stop=stop),
+            key=lambda pair: pair[0],
+        )
         books = fold(events, as_of_date=as_of_date, books=start)
     # The totals by account kind are ledger-wide (``check``'s double-entry rows, on the
     # present books); a unit's past books do not hold them, whichever way they were folded.

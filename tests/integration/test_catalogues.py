@@ -4,6 +4,7 @@ catalogue for a posting, search, and report names from the imported catalogue.""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from ledger.composition import Services, read_models_of
 from ledger.errors import OutOfScope, UnknownCode
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
+from projections import read_model
 from projections.books import books_of
 from projections.final_accounts import final_accounts
-from projections.read_model import catch_up, differences
+from projections.read_model import books_for_reports, catch_up, differences
 from tests.integration.test_api import auth, issue
 from tests.scenario import UNIT, Scenario, cmd, setup_commands
 
@@ -355,3 +357,38 @@ def test_a_carryover_follows_the_next_years_mapping_or_the_close_does_not_start(
     assert report.carried_over == 100000
     moved = ledger.find(BudgetLine, BudgetLine.id_for(UNIT, 2023, "L1"))
     assert moved is not None and moved.function_code == "2070109"
+
+
+@pytest.mark.parametrize("checkpoint_every", [1000, 2])
+def test_a_units_past_books_name_codes_from_the_imported_catalogue(
+    ledger: Ledger,
+    handler: CommandHandler,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checkpoint_every: int,
+) -> None:
+    """The books of a past moment, folded from the unit's own events (from its checkpoint
+    or from the first), read the catalogues too: a catalogue serves every unit and is in no
+    unit's checkpoint. They named 2070109 as itself, where the whole log's fold names it
+    群众文化."""
+    monkeypatch.setattr(read_model, "CHECKPOINT_EVERY", checkpoint_every)
+    scenario = open_year(ledger, 2023)
+    assert load(handler, write(tmp_path, "2023.csv", CATALOGUE_2023))["status"] == "applied"
+    scenario.given(line(2023, "W1", "2070109"))
+    for day in range(1, 6):
+        scenario.given(
+            cmd(
+                "allocate_budget",
+                year=2023,
+                line="W1",
+                amount="10",
+                business_date=f"2023-03-0{day}",
+            )
+        )
+    store = read_models_of(ledger)
+    catch_up(ledger, store)
+    for moment in ({"as_of_position": ledger.position()}, {"as_of_date": date(2023, 3, 4)}):
+        whole = final_accounts(books_of(ledger, **moment), UNIT, 2023)  # type: ignore[arg-type]
+        past = books_for_reports(ledger, store, unit=UNIT, **moment)  # type: ignore[arg-type]
+        assert final_accounts(past, UNIT, 2023) == whole
+        assert past.catalogue(CatalogueKind.FUNCTION, 2023).names["2070109"] == "群众文化"
