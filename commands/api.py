@@ -770,6 +770,7 @@ def _consolidated(
         services_of(request).read_models,
         as_of_position=as_of_position,
         as_of_date=as_of_date,
+        units=view.units,
     )
     return department_final_accounts(books, view, year, clearance=caller.clearance)
 

@@ -299,6 +299,7 @@ def _department_report(
             read_models_of(ledger),
             as_of_position=as_of_position,
             as_of_date=as_of_date,
+            units=view.units,
         )
         with amounts_in(amount_unit):
             report = department_final_accounts(books, view, year, clearance=clearance)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import heapq
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import date
@@ -695,11 +695,14 @@ def books_for_reports(
     as_of_position: int | None = None,
     as_of_date: date | None = None,
     unit: str | None = None,
+    units: Sequence[str] | None = None,
 ) -> Books:
     """The books a report reads: the read model (with whatever it has not applied yet) for
     the present, a replay of the log for a point in time or an in-memory ledger. With
     ``unit`` (code or name) the read model gives only that unit's books — enough for its
-    own reports, not for the ledger-wide double-entry check.
+    own reports, not for the ledger-wide double-entry check. With ``units`` (codes: a
+    department's members) the books of a past moment are the fold of those units' own
+    events, not of the whole log — enough for the department's report.
 
     A point in time is a business date or a log position, not both (which would be two
     different questions); position 0 is the empty log, before anything was posted."""
@@ -711,6 +714,12 @@ def books_for_reports(
         raise InvalidInput(f"log position {as_of_position} is before the log begins")
     point_in_time = as_of_position is not None or as_of_date is not None
     store = read_models
+    if units is not None and point_in_time and store is not None:
+        members = members_books_at(
+            ledger, store, units, as_of_position=as_of_position, as_of_date=as_of_date
+        )
+        if members is not None:
+            return members
     code = None if store is None or unit is None else store.unit_code(unit)
     if store is None or (point_in_time and code is None):
         return books_of(ledger, as_of_position=as_of_position, as_of_date=as_of_date)
@@ -731,6 +740,36 @@ def unit_aggregates(books: Books, code: str) -> list[UUID]:
     ids += [Project.id_for(u, c) for u, c in books.projects if u == code]
     ids += [line.id for line in books.lines.values() if line.unit_code == code]
     return ids
+
+
+def members_books_at(
+    ledger: Ledger,
+    store: ReadModelStore,
+    units: Sequence[str],
+    *,
+    as_of_position: int | None = None,
+    as_of_date: date | None = None,
+) -> Books | None:
+    """The books of several units (a department's members, by code) at a log position or a
+    business date: the fold of those units' own events and the catalogues', read through
+    the primary key — the units' reports, and the department's over them, come out as from
+    ``books_of`` (a test holds them equal). None if the read model does not know one of
+    them yet (the caller folds the log)."""
+    known = [store.unit_code(code) for code in units]
+    codes = [code for code in known if code is not None]
+    if len(codes) < len(known):
+        return None
+    presents = {code: current_books(ledger, store, unit=code) for code in codes}
+    last = min((p.position for p in presents.values()), default=ledger.position())
+    stop = last if as_of_position is None else min(as_of_position, last)
+    ids = [i for code, present in presents.items() for i in unit_aggregates(present, code)]
+    shared = next(iter(presents.values())).catalogues if presents else {}
+    catalogues = [ClassificationCatalogue.id_for(*_catalogue_key(k)) for k in shared]
+    books = fold(ledger.read_events_of([*ids, *catalogues], stop=stop), as_of_date=as_of_date)
+    books.kinds = {}  # ledger-wide totals (see ``unit_books_at``): not the members'
+    books.point_in_time = True
+    books.position = stop
+    return books
 
 
 def _catalogue_key(key: str) -> tuple[str, int]:

@@ -5,6 +5,7 @@ the log, and refused to a caller whose scope covers only some of its units."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -12,10 +13,13 @@ from fastapi.testclient import TestClient
 
 from commands.api import create_app
 from ledger.application import Ledger
+from ledger.composition import read_models_of
+from ledger.errors import LedgerError
 from ledger.roles import Actor, Role
 from ledger.settings import Settings
 from projections.books import books_of
 from projections.departments import department_final_accounts, department_for
+from projections.read_model import books_for_reports, catch_up
 from tests.integration.test_api import issue
 from tests.scenario import YEAR, Scenario
 from tests.unit.test_departments import DEPT, OFFICE, SUB, department_history
@@ -91,3 +95,41 @@ def test_a_department_over_http_is_the_consolidation_of_its_units(
         headers=bearer(both, "dept-2"),
     )
     assert clerk_declares.status_code == 403
+
+
+def test_a_departments_past_reports_fold_only_its_units_and_equal_the_whole_log(
+    ledger: Ledger,
+) -> None:
+    """As of a log position or a business date, a department's 部门决算 is folded from its
+    member units' own events (and the catalogues'), not from the whole log — and equals
+    the consolidation of the whole log's fold at every moment."""
+    history = department_history()
+    # the postings on days of their own, a unit outside the department posting between
+    dated = [
+        {**c, "business_date": f"{YEAR}-{3 + n // 5:02d}-{1 + n % 5 * 6:02d}"}
+        if "amount" in c
+        else c
+        for n, c in enumerate(history)
+    ]
+    Scenario(ledger).given(*dated)
+    store = read_models_of(ledger)
+    catch_up(ledger, store)
+    view = department_for(ledger, Actor("auditor", Role.AUDITOR), DEPT)
+    moments: list[dict[str, Any]] = [
+        *({"as_of_position": p} for p in range(1, ledger.position() + 1, 7)),
+        *({"as_of_date": date(YEAR, m, d)} for m in (3, 4, 5, 6) for d in (1, 10, 28)),
+    ]
+
+    def outcome(books: Any) -> Any:
+        try:
+            return department_final_accounts(books, view, YEAR, clearance=True)
+        except LedgerError as error:  # before the year was opened: refused alike
+            return type(error).__name__, str(error)
+
+    reported = 0
+    for moment in moments:
+        members = books_for_reports(ledger, store, units=view.units, **moment)
+        assert outcome(members) == outcome(books_of(ledger, **moment)), moment
+        assert set(members.units) <= set(view.units)  # the unit outside was not read
+        reported += isinstance(outcome(members), dict)
+    assert reported > len(moments) // 2
