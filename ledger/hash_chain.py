@@ -45,6 +45,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from ledger.chain_key import ChainKey, ChainKeyRequired, Keyring
+from ledger.planner_statistics import StatisticsKeeper
 
 GENESIS = "0" * 64
 #: A stored event as the replay reads it: notification id, originator id, version,
@@ -282,6 +283,8 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hashes_table = f"{self.events_table_name}_hashes"
+        self.statistics = StatisticsKeeper(self.datastore)
+        """Keeps the planner's statistics of the log current as this process fills it."""
         self.sql_create_statements.append(
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} "
@@ -352,6 +355,8 @@ class ChainedPostgresRecorder(ChainWriter, PostgresApplicationRecorder):
                 ),
                 ([i for i, _ in chain], [h for _, h in chain]),
             )
+        # committed: now, outside the table lock
+        self.statistics.wrote(len(stored_events), [self.events_table_name, self.hashes_table])
         return ids
 
     def select_rows(self, start: int, stop: int, topics: Sequence[str] = ()) -> list[Row]:

@@ -27,6 +27,7 @@ import orjson
 import psycopg
 import structlog
 from eventsourcing.persistence import PersistenceError
+from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
 
 from ledger.aggregates import ClassificationCatalogue, FiscalYear, Project, Unit, YearStatus
@@ -34,6 +35,7 @@ from ledger.application import Ledger
 from ledger.classifications import FundSource, Nature
 from ledger.errors import InvalidInput
 from ledger.line_totals import LineTotals
+from ledger.planner_statistics import StatisticsKeeper
 from ledger.side_tables import SideTables
 from projections.books import (
     TRACKED_TOPICS,
@@ -244,6 +246,11 @@ class ReadModelStore:
         self.tables = tables
         self.postgres = tables.postgres
         self.schema = tables.schema
+        datastore = tables.datastore
+        self.statistics = (
+            StatisticsKeeper(datastore) if isinstance(datastore, PostgresDatastore) else None
+        )
+        """Keeps the planner's statistics of the read model's tables current as they fill."""
         self.since_checkpoint: dict[str, int] = {}
         """Events applied per unit since its last checkpoint (by this process)."""
         self.pending_checkpoints: list[tuple[str, int, str, str]] = []
@@ -430,6 +437,9 @@ class ReadModelStore:
                 ),
                 checkpoints,
             )
+        if self.statistics is not None:  # committed: keep the planner's statistics current
+            written = len(upserts) + len(deletes) + len(checkpoints) + len(self.pending_index)
+            self.statistics.wrote(written, [table, f"{table}_cp", f"{table}_ix"])
         self.pending_checkpoints = []
         self.pending_index.clear()
         books.touched.clear()
