@@ -123,11 +123,14 @@ class Throttle:
         """Spend one query of ``token``'s allowance, or raise :class:`RateLimited`."""
         if not self.enabled:
             return
-        now = self.clock()
         wait = 0
 
         def spend(bucket: Bucket) -> tuple[float, float]:
             nonlocal wait
+            # read under the bucket's lock: a time read before waiting for it would be
+            # older than the one another worker wrote meanwhile, and writing it back would
+            # refill the seconds between a second time
+            now = self.clock()
             level, then = bucket if bucket is not None else (float(self.burst), now)
             # a clock set back refills nothing (and takes nothing away)
             level = min(float(self.burst), level + max(0.0, now - then) * self.rate)
