@@ -12,8 +12,12 @@ from eventsourcing.sqlite import SQLiteDatastore
 
 
 def datastore_of(recorder: object) -> PostgresDatastore | SQLiteDatastore | None:
-    """The datastore a recorder writes to (None for an in-memory recorder)."""
+    """The datastore a recorder writes to (None for an in-memory recorder, SQLite's
+    ``:memory:`` included: a connection of our own to it would open another, empty
+    database)."""
     datastore = getattr(recorder, "datastore", None)
+    if isinstance(datastore, SQLiteDatastore) and datastore.pool.is_sqlite_memory_mode:
+        return None
     if isinstance(datastore, (PostgresDatastore, SQLiteDatastore)):
         return datastore
     return None

@@ -300,3 +300,39 @@ def test_reports_borrow_the_ledgers_connections(
         assert final_accounts(books, "U1", 2022)
         assert books_for_reports(ledger, services.read_models, unit="U1", as_of_position=3)
         assert unit_trail(ledger, services.read_models, unit="U1", year=2022, line="L1")
+
+
+def test_a_sqlite_ledger_in_memory_is_read_as_one_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sqlite:///:memory:`` is a database only the ledger's own connection sees: a
+    connection of the side tables opened another, empty one, so every report, trail and
+    close failed with "no such table", each auditor query failed in the rate limit, and the
+    close's lock was a file named ``:memory:…`` in the working directory. It is read as an
+    in-memory ledger is: reports fold its events, buckets and locks are the process's."""
+    from fastapi.testclient import TestClient
+
+    from commands.api import create_app
+    from commands.closing import close_year
+    from ledger.closing.policy import load_policy
+    from ledger.roles import Actor, Role
+    from tests.integration.test_api import issue
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(database_url="sqlite:///:memory:")
+    ledger = build_ledger(settings)
+    try:
+        Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
+        services = Services.of(ledger)
+        books = books_for_reports(ledger, services.read_models, unit="U1", as_of_position=10)
+        assert final_accounts(books, "U1", 2022) == final_accounts(
+            books_of(ledger, as_of_position=10), "U1", 2022
+        )
+        assert unit_trail(ledger, services.read_models, unit="U1", year=2022, line="L1")
+        auditor = {"Authorization": f"Bearer {issue(ledger, 'auditor-1', Role.AUDITOR)}"}
+        with TestClient(create_app(settings, ledger=ledger)) as client:
+            assert client.get("/v1/units/U1/years/2022/check", headers=auditor).status_code == 200
+        close_year(services, "U1", 2022, policy=load_policy(), actor=Actor("closer", Role.CLOSER))
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        ledger.close()
