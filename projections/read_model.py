@@ -302,8 +302,10 @@ class ReadModelStore:
         if not str(row[0]).startswith(f"{LAYOUT}_"):
             # A read model of an older layout: readers move to a new one, built from the
             # events on the next catch-up (reports add what it lacks meanwhile).
-            old = self.switch(self.new_table())
-            self.drop(old)
+            table = self.new_table()
+            old = self.switch(table)
+            if old != table:  # not if another worker starting too made and switched to it
+                self.drop(old)
 
     def _create_table(self, c: Any, table: str) -> None:
         c.execute(

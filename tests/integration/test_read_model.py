@@ -33,6 +33,7 @@ from projections.books import books_of
 from projections.final_accounts import final_accounts
 from projections.read_model import (
     LAYOUT,
+    ReadModelStore,
     all_docs,
     books_for_reports,
     catch_up,
@@ -108,6 +109,36 @@ def test_a_read_model_of_the_older_layout_is_replaced(ledger: Ledger) -> None:
         c.execute(store._q("UPDATE {t} SET table_name = %s", t="readmodel_live"), (old,))
     again = read_models_of(ledger)
     assert again.live_table().startswith(f"{LAYOUT}_") and again.position() == 0
+
+
+def test_workers_starting_together_on_an_older_layout_keep_a_live_read_model(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --workers N` after an upgrade: each worker's store moves readers off the older
+    layout. A second worker that made the same new table (it saw the older one live too)
+    and switched to it first made the first worker's switch return that very table — which
+    it then dropped as "the old one", leaving readers pointed at no table at all."""
+    Scenario(ledger).given(*setup_commands(), cmd("allocate_budget", line="L1", amount="5"))
+    store = read_models_of(ledger)
+    assert store is not None
+    with store.transaction() as c:
+        c.execute(store._q("CREATE TABLE {t} (kind TEXT, key TEXT, doc TEXT)", t="rm_books_1"))
+        c.execute(store._q("UPDATE {t} SET table_name = %s", t="readmodel_live"), ("rm_books_1",))
+    switch = ReadModelStore.switch
+    second_worker = True
+
+    def interleaved(self: ReadModelStore, table: str) -> str:
+        nonlocal second_worker
+        if second_worker:  # the other worker starts, and moves readers first
+            second_worker = False
+            read_models_of(ledger)
+        return switch(self, table)
+
+    monkeypatch.setattr(ReadModelStore, "switch", interleaved)
+    first = read_models_of(ledger)
+    assert first is not None and first.live_table().startswith(f"{LAYOUT}_")
+    catch_up(ledger, first)
+    assert differences(ledger, first) == []
 
 
 def test_two_workers_at_once_apply_each_event_once(ledger: Ledger, database_url: str) -> None:
