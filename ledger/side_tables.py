@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError, OperationalError, PersistenceError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from psycopg import sql
@@ -38,6 +39,21 @@ class SideTables:
             with self.datastore.get_connection() as conn, conn.transaction():
                 yield conn.cursor(row_factory=tuple_row)
             return
+        # SQLite's errors as the library's, as the pool's connections give PostgreSQL's
+        # (and as the ledger's own SQLite errors come): the adapters answer them alike
+        try:
+            with self._sqlite_transaction() as cursor:
+                yield cursor
+        except sqlite3.OperationalError as error:
+            raise OperationalError(str(error)) from error
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(str(error)) from error
+        except sqlite3.Error as error:
+            raise PersistenceError(str(error)) from error
+
+    @contextmanager
+    def _sqlite_transaction(self) -> Iterator[Any]:
+        assert isinstance(self.datastore, SQLiteDatastore)
         lite = sqlite3.connect(self.datastore.pool.db_name, timeout=30, isolation_level=None)
         try:
             lite.execute("BEGIN IMMEDIATE")

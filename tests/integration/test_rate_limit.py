@@ -5,10 +5,15 @@ and the present reports are not affected."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from commands.api import create_app
 from ledger.application import Ledger
+from ledger.composition import build_ledger
 from ledger.roles import Role
 from ledger.settings import Settings
 from tests.integration.test_api import issue
@@ -89,3 +94,34 @@ def test_concurrent_queries_of_one_token_are_each_counted(
     with ThreadPoolExecutor(8) as pool:
         granted = list(pool.map(query, range(40)))
     assert sum(granted) == 10
+
+
+def test_a_locked_sqlite_database_answers_503_not_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The buckets (and the read models) are side tables: on PostgreSQL their errors come
+    through the ledger's pool as the library's PersistenceError (503, Retry-After, as every
+    database error of the ledger); on SQLite they came as sqlite3's own — a write lock held
+    longer than the timeout was a 500 for a query that only has to be sent again."""
+    url = f"sqlite:///{tmp_path / 'fundflow.sqlite3'}"
+    ledger = build_ledger(Settings(database_url=url))
+    try:
+        Scenario(ledger).given(*setup_commands())
+        auditor = {"Authorization": f"Bearer {issue(ledger, 'auditor-1', Role.AUDITOR)}"}
+        app = create_app(Settings(database_url=url), ledger=ledger)
+        connect = sqlite3.connect
+        monkeypatch.setattr(
+            sqlite3, "connect", lambda *a, **k: connect(*a, **{**k, "timeout": 0.1})
+        )
+        writer = connect(str(tmp_path / "fundflow.sqlite3"), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        try:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                answer = client.get(f"/v1/units/{UNIT}/years/{YEAR}/check", headers=auditor)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert answer.status_code == 503 and answer.json()["code"] == "database_unavailable"
+        assert answer.headers["Retry-After"] == "1"
+    finally:
+        ledger.close()
