@@ -401,6 +401,11 @@ class ReadModelStore:
         """Write the documents ``books`` touched and advance the position from ``expected``
         to ``books.position`` — both, or neither if someone else moved the position."""
         with self.transaction() as c:
+            if self.postgres:
+                # The documents are made between statements: a big batch (a rebuild's) may
+                # take longer than the pool's idle-in-transaction limit (5 s), which would
+                # end the connection and fail the same batch on every retry.
+                c.execute("SET LOCAL idle_in_transaction_session_timeout = '10min'")
             c.execute(
                 self._q(
                     "UPDATE {t} SET position = %s WHERE table_name = %s AND position = %s",
