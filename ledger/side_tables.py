@@ -42,7 +42,7 @@ class SideTables:
         # SQLite's errors as the library's, as the pool's connections give PostgreSQL's
         # (and as the ledger's own SQLite errors come): the adapters answer them alike
         try:
-            with self._sqlite_transaction() as cursor:
+            with _sqlite_transaction(self.datastore.pool.db_name) as cursor:
                 yield cursor
         except sqlite3.OperationalError as error:
             raise OperationalError(str(error)) from error
@@ -50,24 +50,6 @@ class SideTables:
             raise IntegrityError(str(error)) from error
         except sqlite3.Error as error:
             raise PersistenceError(str(error)) from error
-
-    @contextmanager
-    def _sqlite_transaction(self) -> Iterator[Any]:
-        assert isinstance(self.datastore, SQLiteDatastore)
-        lite = sqlite3.connect(self.datastore.pool.db_name, timeout=30, isolation_level=None)
-        try:
-            lite.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            lite.close()
-            raise
-        try:
-            yield lite.cursor()
-            lite.execute("COMMIT")
-        except BaseException:
-            lite.execute("ROLLBACK")
-            raise
-        finally:
-            lite.close()
 
     @contextmanager
     def ddl_transaction(self) -> Iterator[Any]:
@@ -87,6 +69,25 @@ class SideTables:
                 **{k: sql.Identifier(self.schema, v) for k, v in tables.items()}
             )
         return text.format(**{k: f'"{v}"' for k, v in tables.items()}).replace("%s", "?")
+
+
+@contextmanager
+def _sqlite_transaction(db_name: str) -> Iterator[Any]:
+    """A cursor on the SQLite file in one transaction that holds the write lock."""
+    lite = sqlite3.connect(db_name, timeout=30, isolation_level=None)
+    try:
+        lite.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        lite.close()
+        raise
+    try:
+        yield lite.cursor()
+        lite.execute("COMMIT")
+    except BaseException:
+        lite.execute("ROLLBACK")
+        raise
+    finally:
+        lite.close()
 
 
 def _ddl_key(schema: str) -> int:
