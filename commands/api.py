@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands.app_state import services_of
+from commands.app_state import services_of, services_of_app
 from commands.batch_api import PATH as BATCH_PATH
 from commands.batch_api import add_batch_route
 from commands.callers import SERVICE_MAX_ATTEMPTS, Caller, caller_of_token, submit
@@ -69,7 +69,7 @@ from ledger.amount_units import AmountUnit, amounts_in
 from ledger.application import Ledger
 from ledger.classifications.catalogue import CatalogueKind
 from ledger.closing.policy import load_policy
-from ledger.composition import Services, build_ledger
+from ledger.composition import Services, build_services
 from ledger.errors import Forbidden, LedgerError, Unauthorized
 from ledger.logging import configure_logging
 from ledger.money import yuan_str
@@ -202,7 +202,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ledger is None:
-            _serve(app, Services.of(build_ledger(settings)), settings)
+            _serve(app, build_services(settings), settings)
         if settings.group_commit:
             app.state.committer = GroupCommitter(
                 app.state.ledger, max_attempts=SERVICE_MAX_ATTEMPTS
@@ -213,7 +213,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             if settings.group_commit:
                 app.state.committer.close()
             if ledger is None:  # a ledger given by the caller is closed by the caller
-                app.state.ledger.close()
+                services_of_app(app).close()
 
     app = FastAPI(
         title="fundflow",

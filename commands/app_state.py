@@ -3,12 +3,17 @@ and the web page's alike): the services built once at start."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 
 from ledger.composition import Services
 
 
 def services_of(request: Request) -> Services:
     """The ledger, its read-model store and its job locks, as the service built them."""
-    services: Services = request.app.state.services
+    return services_of_app(request.app)
+
+
+def services_of_app(app: FastAPI) -> Services:
+    """The services the application was started with."""
+    services: Services = app.state.services
     return services
