@@ -348,15 +348,20 @@ class ReadModelStore:
 
     def live_table(self) -> str:
         with self.transaction() as c:
-            c.execute(
-                self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
-                (self.name,),
-            )
-            return str(c.fetchone()[0])
+            return self._live(c)
+
+    def _live(self, c: Any) -> str:
+        """The live table, read in the caller's transaction (each of the readers below is
+        one transaction: one connection from the pool, not one per question)."""
+        c.execute(
+            self._q("SELECT table_name FROM {t} WHERE name = %s", t="readmodel_live"),
+            (self.name,),
+        )
+        return str(c.fetchone()[0])
 
     def position(self, table: str | None = None) -> int:
-        table = table or self.live_table()
         with self.transaction() as c:
+            table = table or self._live(c)
             c.execute(
                 self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
                 (table,),
@@ -368,8 +373,8 @@ class ReadModelStore:
         """The books as the read model holds them (with their position), in one snapshot;
         with ``unit`` (a code), only that unit's documents and the shared ones: what its
         reports need, at a cost that does not grow with the other units."""
-        table = table or self.live_table()
         with self.transaction() as c:
+            table = table or self._live(c)
             c.execute(
                 self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
                 (table,),
@@ -388,13 +393,18 @@ class ReadModelStore:
         return books
 
     def unit_code(self, code_or_name: str) -> str | None:
-        """The code of a unit named by its code or its full name (None if unknown)."""
-        table = self.live_table()
+        """The code of a unit named by its code or its full name (None if unknown): a code
+        is looked up by its key; only a name reads every unit's document."""
         with self.transaction() as c:
+            table = self._live(c)
+            c.execute(
+                self._q("SELECT key FROM {t} WHERE kind = 'unit' AND key = %s", t=table),
+                (code_or_name,),
+            )
+            if c.fetchone() is not None:  # a code is a code, whatever other units are named
+                return code_or_name
             c.execute(self._q("SELECT key, doc FROM {t} WHERE kind = 'unit'", t=table))
             units = {str(key): orjson.loads(doc)["name"] for key, doc in c.fetchall()}
-        if code_or_name in units:  # a code is a code, whatever other units are named
-            return code_or_name
         return next((code for code, name in units.items() if name == code_or_name), None)
 
     def write(self, table: str, books: Books, expected: int) -> bool:
@@ -480,8 +490,8 @@ class ReadModelStore:
         """Log positions of the unit's line entries whose ``field`` (``payee`` or
         ``document_no``) is ``value``, as far as the live read model has applied the log —
         and that position (the events after it are not indexed yet)."""
-        table = self.live_table()
         with self.transaction() as c:
+            table = self._live(c)
             c.execute(
                 self._q("SELECT position FROM {t} WHERE table_name = %s", t="readmodel_position"),
                 (table,),
@@ -501,9 +511,9 @@ class ReadModelStore:
         """The unit's books at its last checkpoint at or before ``position`` (None if there
         is none), in the live table; with ``dated_by``, the last one whose events are all
         dated on or before that day (a report as of that day leaves none of them out)."""
-        table = self.live_table()
         latest = "9999-12-31" if dated_by is None else dated_by.isoformat()
         with self.transaction() as c:
+            table = self._live(c)
             c.execute(
                 self._q(
                     "SELECT position, docs FROM {t} WHERE unit = %s AND position <= %s "
