@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commands.app_state import services_of, services_of_app
+from commands.app_state import ledger_of, services_of, services_of_app
 from commands.batch_api import PATH as BATCH_PATH
 from commands.batch_api import add_batch_route
 from commands.callers import SERVICE_MAX_ATTEMPTS, Caller, caller_of_token, submit
@@ -205,7 +205,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
             _serve(app, build_services(settings), settings)
         if settings.group_commit:
             app.state.committer = GroupCommitter(
-                app.state.ledger, max_attempts=SERVICE_MAX_ATTEMPTS
+                services_of_app(app).ledger, max_attempts=SERVICE_MAX_ATTEMPTS
             )
         try:
             yield
@@ -241,7 +241,7 @@ def create_app(settings: Settings | None = None, *, ledger: Ledger | None = None
     def health(request: Request) -> JSONResponse:
         """Checks that the database answers."""
         try:
-            position = _ledger(request).position()
+            position = ledger_of(request).position()
         except Exception as error:
             log.warning("health_failed", error=type(error).__name__)
             return problem(503, "database_unavailable", "the database does not answer")
@@ -263,17 +263,11 @@ def _serve(app: FastAPI, services: Services, settings: Settings) -> None:
     services, and the auditors' rate limit, its buckets kept in the ledger's database
     (shared by every worker process) unless the ledger is in memory."""
     app.state.services = services
-    app.state.ledger = services.ledger
     app.state.throttle = Throttle(
         settings.auditor_queries_per_minute,
         settings.auditor_query_burst,
         buckets=None if services.tables is None else TableBuckets(services.tables),
     )
-
-
-def _ledger(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
 
 
 # --- authentication and roles -------------------------------------------------------
@@ -287,7 +281,7 @@ def authenticate(
     refused = Unauthorized("a valid API token is required: Authorization: Bearer <token>")
     if not authorization or not authorization.startswith("Bearer "):
         raise refused
-    caller = caller_of_token(_ledger(request), authorization.removeprefix("Bearer "))
+    caller = caller_of_token(ledger_of(request), authorization.removeprefix("Bearer "))
     if caller is None:
         raise refused
     request.state.identity = caller.actor.identity
@@ -306,7 +300,7 @@ def scoped(role: Role) -> Callable[..., Caller]:
         unit: Annotated[str, Path(min_length=1, max_length=200)],
         caller: Annotated[Caller, Depends(admit)],
     ) -> Caller:
-        _ledger(request).unit_in_scope(caller.actor, unit)
+        ledger_of(request).unit_in_scope(caller.actor, unit)
         return caller
 
     return dependency
@@ -624,7 +618,7 @@ def _add_close_route(app: FastAPI, settings: Settings) -> None:
         """Give up a stuck close: the year is open again (admin)."""
         request.state.command = "abandon_closing"
         message = abandon_close(
-            _ledger(request), unit, year, reason=body.reason, actor=caller.actor
+            ledger_of(request), unit, year, reason=body.reason, actor=caller.actor
         )
         return {"unit": unit, "year": str(year), "message": message}
 
@@ -651,7 +645,7 @@ def _add_report_routes(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Every identity of the year's accounts, and whether it holds."""
         _expensive(request)
-        books = books_for_reports(_ledger(request), services_of(request).read_models, unit=unit)
+        books = books_for_reports(ledger_of(request), services_of(request).read_models, unit=unit)
         checks = check_year(books, unit, year, clearance=caller.clearance)
         return {
             "unit": unit,
@@ -678,7 +672,7 @@ def _add_audit_routes(app: FastAPI) -> None:
         clearance."""
         _expensive(request)
         return unit_trail(
-            _ledger(request),
+            ledger_of(request),
             services_of(request).read_models,
             unit=unit,
             year=year,
@@ -703,7 +697,7 @@ def _add_catalogue_route(app: FastAPI) -> None:
     ) -> dict[str, Any]:
         """Codes of the classification catalogue(s) of a year (default: this year) by code
         prefix or part of the name, and which catalogue answered (imported or shipped)."""
-        return search_catalogues(CommandHandler(_ledger(request)), q, year=year, kind=kind)
+        return search_catalogues(CommandHandler(ledger_of(request)), q, year=year, kind=kind)
 
 
 def _add_department_report_route(app: FastAPI) -> None:
@@ -763,7 +757,7 @@ def _consolidated(
     """A department's 部门决算 for a caller who may see every member unit (counted as an
     expensive auditor query)."""
     _expensive(request)
-    ledger = _ledger(request)
+    ledger = ledger_of(request)
     view = department_for(ledger, caller.actor, department)
     books = books_for_reports(
         ledger,
@@ -801,7 +795,7 @@ def _add_report_route(app: FastAPI, name: str, build: Callable[..., dict[str, An
         if as_of is not None or as_of_position is not None:
             _expensive(request)
         books = books_for_reports(
-            _ledger(request),
+            ledger_of(request),
             services_of(request).read_models,
             as_of_position=as_of_position,
             as_of_date=as_of,

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 
+from ledger.application import Ledger
 from ledger.composition import Services
+
+
+def ledger_of(request: Request) -> Ledger:
+    """The service's ledger."""
+    return services_of(request).ledger
 
 
 def services_of(request: Request) -> Services:

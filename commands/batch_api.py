@@ -13,6 +13,7 @@ from fastapi import Body, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from commands.app_state import ledger_of
 from commands.handlers import CommandHandler
 from commands.models import parse_command
 from commands.problems import STATUS, problem
@@ -62,7 +63,7 @@ def add_batch_route(app: FastAPI, caller_dependency: Any, responses: Any) -> Non
                 return problem(
                     422, error.code, f"commands[{index}]: {error.message_for(caller.clearance)}"
                 )
-        handler = CommandHandler(request.app.state.ledger, actor=caller.actor)
+        handler = CommandHandler(ledger_of(request), actor=caller.actor)
         outcome = handler.handle_batch(commands, actors=[caller.actor] * len(commands))
         results = [r.shown_to(caller.clearance).model_dump(mode="json") for r in outcome.results]
         summary = {

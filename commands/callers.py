@@ -62,5 +62,5 @@ def submit(state: Any, command: AnyCommand, actor: Actor) -> CommandResult:
     committer: GroupCommitter | None = getattr(state, "committer", None)
     if committer is not None:
         return committer.submit(command, actor)
-    handler = CommandHandler(state.ledger, actor=actor, max_attempts=SERVICE_MAX_ATTEMPTS)
+    handler = CommandHandler(state.services.ledger, actor=actor, max_attempts=SERVICE_MAX_ATTEMPTS)
     return handler.handle(command)

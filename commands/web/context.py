@@ -13,11 +13,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from commands.app_state import ledger_of
 from commands.callers import Caller, caller_of_token_id
 from commands.problems import STATUS
 from commands.rate_limit import RateLimited
 from commands.web.session import COOKIE, Session, SessionSigner
-from ledger.application import Ledger
 from ledger.errors import LedgerError
 from ledger.money import yuan_str
 from ledger.roles import ALL_UNITS_ROLES, Role
@@ -59,11 +59,6 @@ class WebCaller:
     @property
     def role_name(self) -> str:
         return ROLE_NAMES[self.actor.role]
-
-
-def ledger_of(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
 
 
 def signer_of(request: Request) -> SessionSigner:

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from commands.app_state import services_of
+from commands.app_state import ledger_of, services_of
 from commands.chain_cli import audit_chain
 from commands.json_input import strict_loads
-from commands.web.context import WebCaller, WebRoute, expensive, ledger_of, render, signed_in
+from commands.web.context import WebCaller, WebRoute, expensive, render, signed_in
 from commands.web.labels import event_name
 from commands.web.pages_clerk import _date, books_of_unit, require_csrf
 from ledger.amount_units import AmountUnit, amounts_in

@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from commands.app_state import services_of
+from commands.app_state import ledger_of, services_of
 from commands.callers import caller_of_token, submit
 from commands.handlers import today_in_china
 from commands.models import invalid_fields, parse_command
@@ -18,7 +18,6 @@ from commands.web.context import (
     WebCaller,
     WebRoute,
     expensive,
-    ledger_of,
     render,
     signed_in,
     signer_of,
