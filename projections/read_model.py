@@ -769,6 +769,22 @@ def unit_aggregates(books: Books, code: str) -> list[UUID]:
     return ids
 
 
+def catalogue_aggregates(books: Books) -> list[UUID]:
+    """Ids of the catalogues the books know: they serve every unit, so they are in no
+    unit's aggregates and no unit's checkpoint, and a unit's past is read with them."""
+    return [ClassificationCatalogue.id_for(*_catalogue_key(k)) for k in books.catalogues]
+
+
+def _as_past(books: Books, stop: int) -> Books:
+    """Mark books folded from some units' own events as the books of log position
+    ``stop``, a past moment. The totals by account kind are ledger-wide (``check``'s
+    double-entry rows, on the present books): such books do not hold them."""
+    books.kinds = {}
+    books.point_in_time = True
+    books.position = stop
+    return books
+
+
 def members_books_at(
     ledger: Ledger,
     store: ReadModelStore,
@@ -790,13 +806,9 @@ def members_books_at(
     last = min((p.position for p in presents.values()), default=ledger.position())
     stop = last if as_of_position is None else min(as_of_position, last)
     ids = [i for code, present in presents.items() for i in unit_aggregates(present, code)]
-    shared = next(iter(presents.values())).catalogues if presents else {}
-    catalogues = [ClassificationCatalogue.id_for(*_catalogue_key(k)) for k in shared]
+    catalogues = catalogue_aggregates(next(iter(presents.values()))) if presents else []
     books = fold(ledger.read_events_of([*ids, *catalogues], stop=stop), as_of_date=as_of_date)
-    books.kinds = {}  # ledger-wide totals (see ``unit_books_at``): not the members'
-    books.point_in_time = True
-    books.position = stop
-    return books
+    return _as_past(books, stop)
 
 
 def _catalogue_key(key: str) -> tuple[str, int]:
@@ -824,9 +836,9 @@ def unit_books_at(
     # one all of whose events are dated on or before it: dates need not follow the log, but
     # such a checkpoint holds exactly what the date's fold keeps of the log up to it.
     start = store.checkpoint(code, stop, dated_by=as_of_date)
-    # The catalogues serve every unit: a checkpoint (the unit's own documents) holds none,
-    # so their events are read from the first, beside the unit's.
-    catalogues = [ClassificationCatalogue.id_for(*_catalogue_key(k)) for k in present.catalogues]
+    # A checkpoint (the unit's own documents) holds no catalogue: their events are read
+    # from the first, beside the unit's.
+    catalogues = catalogue_aggregates(present)
     if start is None:
         events = ledger.read_events_of([*ids, *catalogues], stop=stop)
         books = fold(events, as_of_date=as_of_date, scope=code)
@@ -837,9 +849,4 @@ def unit_books_at(
             key=lambda pair: pair[0],
         )
         books = fold(events, as_of_date=as_of_date, books=start)
-    # The totals by account kind are ledger-wide (``check``'s double-entry rows, on the
-    # present books); a unit's past books do not hold them, whichever way they were folded.
-    books.kinds = {}
-    books.point_in_time = True
-    books.position = stop
-    return books
+    return _as_past(books, stop)
