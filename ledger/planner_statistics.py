@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import structlog
 from eventsourcing.postgres import PostgresDatastore
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 log = structlog.get_logger()
 
@@ -58,7 +59,10 @@ class StatisticsKeeper:
         analyzed; the tables analyzed. Never raises: the rows are stored already."""
         analyzed: list[str] = []
         try:
-            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            with (
+                self.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as curs,
+            ):
                 for table in tables:
                     curs.execute(
                         "SELECT coalesce(s.n_mod_since_analyze, 0), c.reltuples "
@@ -70,7 +74,7 @@ class StatisticsKeeper:
                     row = curs.fetchone()
                     if row is None:
                         continue
-                    counted, size = (list(row.values()) if isinstance(row, dict) else row)[:2]
+                    counted, size = row
                     changed = max(int(counted), self.unanalyzed.get(table, 0))
                     if changed < max(MIN_CHANGED, CHANGED_SHARE * max(float(size), 0.0)):
                         continue
